@@ -1,0 +1,218 @@
+"""The ``slm-lsp`` command: serve over LSP, or run the same pipeline headlessly.
+
+``complete`` and ``batch`` build CompletionRequests exactly as the server does and call
+the same Pipeline, so CI output matches what an editor would show. Exit codes: 0 done,
+1 a request failed (bad file or position), 2 usage or model error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from slm_lsp import __version__
+from slm_lsp.config import Settings, SettingsError
+from slm_lsp.gguf_file import ModelFileError
+from slm_lsp.languages import language_for_path
+from slm_lsp.model_source import choose_model
+from slm_lsp.pipeline import CompletionRequest, Pipeline
+from slm_lsp.positions import PositionError, offset_at
+
+EXIT_OK, EXIT_REQUEST_FAILED, EXIT_USAGE = 0, 1, 2
+MAX_FILE_BYTES = 4 << 20
+
+
+class RequestError(Exception):
+    """A headless request that cannot run (unreadable file, bad position); one clear line."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = Settings().replace(_overrides(args))
+    except SettingsError as exc:
+        print(f"slm-lsp: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return int(args.run(args, settings))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="slm-lsp", description="Offline inline code completion over LSP.")
+    parser.add_argument("--version", action="version", version=f"slm-lsp {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--model", help="GGUF model file (default: $SLM_LSP_MODEL, else the embedded Gemma 3 270M)")
+    common.add_argument("--n-ctx", type=int, help="context window in tokens")
+    common.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
+    common.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", parents=[common], help="run the language server (stdio by default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    serve.set_defaults(run=_serve)
+
+    complete = commands.add_parser("complete", parents=[common], help="complete one position of a file")
+    complete.add_argument("file", type=Path)
+    complete.add_argument("--line", type=int, required=True, help="0-based line, as in LSP")
+    complete.add_argument("--character", type=int, required=True, help="0-based column in characters")
+    complete.add_argument("--json", action="store_true", help="print JSON with text, model, family and timings")
+    complete.set_defaults(run=_complete)
+
+    batch = commands.add_parser("batch", parents=[common], help="complete many positions from a JSONL file")
+    batch.add_argument("requests", type=Path, help="JSONL: {id?, path | text, language?, line, character}")
+    batch.add_argument("--timings", action="store_true", help="include timings (output is no longer diffable)")
+    batch.set_defaults(run=_batch)
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    values = {"model": args.model, "n_ctx": args.n_ctx, "n_threads": args.threads}
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from slm_lsp.server import build_server
+
+    server = build_server(_overrides(args))
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not host or not port.isdigit():
+            print("slm-lsp: --tcp expects HOST:PORT, e.g. 127.0.0.1:2087", file=sys.stderr)
+            return EXIT_USAGE
+        server.start_tcp(host, int(port))
+    else:
+        server.start_io(sys.stdin.buffer, _protected_stdout())
+    return EXIT_OK
+
+
+def _protected_stdout() -> TextIO:
+    """Give LSP a private copy of stdout and point fd 1 at stderr.
+
+    Native code (llama.cpp) and stray prints write to fd 1; on a stdio server that
+    would corrupt the protocol stream. After this, only the returned file reaches the
+    client.
+    """
+    transport = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    return transport  # type: ignore[return-value]
+
+
+def _load(settings: Settings) -> Pipeline:
+    return Pipeline.load(settings, choose_model(settings.model))
+
+
+def _complete(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        request = _file_request(args.file, args.line, args.character)
+    except RequestError as exc:
+        print(f"slm-lsp: {exc}", file=sys.stderr)
+        return EXIT_REQUEST_FAILED
+    try:
+        pipeline = _load(settings)
+    except ModelFileError as exc:
+        print(f"slm-lsp: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    result = pipeline.complete(request)
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False))
+    else:
+        print(result.insert_text)
+    return EXIT_OK
+
+
+def _batch(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        lines = args.requests.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"slm-lsp: cannot read {args.requests}: {exc}", file=sys.stderr)
+        return EXIT_REQUEST_FAILED
+    try:
+        pipeline = _load(settings)
+    except ModelFileError as exc:
+        print(f"slm-lsp: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    failed = 0
+    for number, entry in _entries(lines):
+        output: dict[str, Any] = {"id": entry.get("id", number) if isinstance(entry, dict) else number}
+        try:
+            result = pipeline.complete(_batch_request(entry, args.requests.parent))
+            output.update(result.as_dict())
+            if not args.timings:
+                del output["timings"]
+        except RequestError as exc:
+            failed += 1
+            output["error"] = str(exc)
+        print(json.dumps(output, ensure_ascii=False), flush=True)
+    return EXIT_REQUEST_FAILED if failed else EXIT_OK
+
+
+def _entries(lines: list[str]) -> Iterator[tuple[int, Any]]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, RequestError(f"line {number}: not valid JSON ({exc.msg})")
+
+
+def _batch_request(entry: Any, base: Path) -> CompletionRequest:
+    if isinstance(entry, RequestError):
+        raise entry
+    if not isinstance(entry, dict):
+        raise RequestError("each line must be a JSON object")
+    line, character = entry.get("line"), entry.get("character")
+    if not isinstance(line, int) or not isinstance(character, int):
+        raise RequestError("'line' and 'character' must be integers")
+    if "text" in entry:
+        if not isinstance(entry["text"], str):
+            raise RequestError("'text' must be a string")
+        return _text_request(entry["text"], line, character, None, entry.get("language"))
+    if not isinstance(entry.get("path"), str):
+        raise RequestError("each request needs 'path' or 'text'")
+    return _file_request(base / entry["path"], line, character, entry.get("language"))
+
+
+def _file_request(path: Path, line: int, character: int, language: str | None = None) -> CompletionRequest:
+    return _text_request(_read_source(path), line, character, path, language or language_for_path(path))
+
+
+def _text_request(text: str, line: int, character: int, path: Path | None, language: str | None) -> CompletionRequest:
+    try:
+        offset = offset_at(text, line, character, encoding="utf-32")
+    except PositionError as exc:
+        raise RequestError(f"invalid position: {exc}") from exc
+    uri = path.resolve().as_uri() if path is not None else None
+    return CompletionRequest(text=text, offset=offset, uri=uri, language=language)
+
+
+def _read_source(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RequestError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise RequestError(f"{path} is too large to complete ({len(data)} bytes, limit {MAX_FILE_BYTES})")
+    if b"\0" in data[:8192]:
+        raise RequestError(f"{path} is a binary file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RequestError(f"{path} is not UTF-8 text") from exc
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

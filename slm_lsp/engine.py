@@ -1,0 +1,291 @@
+"""The model runner: one GGUF model in-process through llama-cpp-python.
+
+The engine owns the llama.cpp context, which is not thread-safe: the pipeline calls it
+from a single worker thread only. Generation is greedy and deterministic, evaluates the
+prompt in batches and decodes token by token, checking a cancellation callback between
+batches and between tokens, so a cancelled request stops within one decode step.
+Between requests it keeps the evaluated tokens and re-evaluates only what follows the
+longest common token prefix with the previous prompt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import io
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from slm_lsp.fim import FimFormat, VocabFacts, detect_format
+from slm_lsp.gguf_file import GGUFInfo, ModelFileError, read_gguf_info
+
+log = logging.getLogger(__name__)
+_llama_log = logging.getLogger("slm_lsp.llama_cpp")
+
+Cancelled = Callable[[], bool]
+_LEVELS = {3: logging.INFO, 4: logging.WARNING}
+
+
+@dataclass
+class Timings:
+    """Where a request's time went; all figures are for this request only."""
+
+    prompt_tokens: int = 0
+    reused_tokens: int = 0
+    evaluated_tokens: int = 0
+    generated_tokens: int = 0
+    prompt_ms: float = 0.0
+    generation_ms: float = 0.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "reused_tokens": self.reused_tokens,
+            "evaluated_tokens": self.evaluated_tokens,
+            "generated_tokens": self.generated_tokens,
+            "prompt_ms": round(self.prompt_ms, 1),
+            "generation_ms": round(self.generation_ms, 1),
+        }
+
+
+@dataclass
+class Generation:
+    """Raw model output, already cut at an end/FIM token or a stop sequence."""
+
+    text: str
+    stop_reason: str  # "end", "stop", "length", "cancelled", "deadline"
+    timings: Timings = field(default_factory=Timings)
+
+
+class ContextOverflow(ValueError):
+    """The prompt plus the generation budget does not fit the context window."""
+
+
+def _install_llama_log_handler() -> None:
+    """Route llama.cpp's own log lines into Python logging instead of raw stderr.
+
+    llama.cpp never sees prompt text in these messages; they are load-time facts. ggml's
+    levels are 1 debug, 2 info, 3 warn, 4 error, 5 continuation: errors are logged at
+    WARNING, warnings at INFO (llama.cpp warns about harmless quirks of many models) and
+    the rest at DEBUG.
+    """
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def _callback(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
+        message = text.decode("utf-8", errors="replace").rstrip()
+        if message:
+            _llama_log.log(_LEVELS.get(level, logging.DEBUG), "%s", message)
+
+    llama_cpp.llama_log_set(_callback, ctypes.c_void_p(0))
+    _install_llama_log_handler.callback = _callback  # type: ignore[attr-defined]  # keep it alive
+
+
+class Engine:
+    """A loaded model plus the tokens currently held in its KV cache."""
+
+    def __init__(self, info: GGUFInfo, llm: object, fmt: FimFormat, facts: VocabFacts) -> None:
+        self.info = info
+        self.fim = fmt
+        self.facts = facts
+        self._llm = llm
+
+    @classmethod
+    def load(cls, path: Path | str, *, n_ctx: int = 4096, n_threads: int | None = None) -> Engine:
+        """Validate and load ``path``; raises ModelFileError with a clear message on failure."""
+        info = read_gguf_info(path)
+        import llama_cpp
+
+        _install_llama_log_handler()
+        threads = n_threads or max(1, os.cpu_count() or 1)
+        try:
+            # verbose=True: with verbose=False llama-cpp-python dup2()s /dev/null over file
+            # descriptors 1 and 2 while loading, which would swallow LSP traffic written by
+            # other threads. Its Python-level chatter is captured instead, and llama.cpp's
+            # own log goes through our callback.
+            with contextlib.redirect_stderr(io.StringIO()):
+                llm = llama_cpp.Llama(
+                    model_path=str(info.path),
+                    n_ctx=n_ctx,
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    seed=0,
+                    verbose=True,
+                )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelFileError(info.path, f"llama.cpp could not load it ({exc})") from exc
+        llm.verbose = False
+        facts = _vocab_facts(llm, info)
+        fmt = detect_format(facts)
+        if fmt.supports_fim:
+            log.info("model %s: FIM family %s (%s layout)", info.name, fmt.family, fmt.order.value)
+        else:
+            log.info("model %s has no FIM tokens: running in prefix-only mode", info.name)
+        return cls(info, llm, fmt, facts)
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def n_ctx(self) -> int:
+        return int(self._llm.n_ctx())  # type: ignore[attr-defined]
+
+    def tokenize(self, text: str) -> list[int]:
+        """Tokenize user text: no BOS, and special-token texts stay ordinary text."""
+        if not text:
+            return []
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))  # type: ignore[attr-defined]
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def detokenize(self, ids: Sequence[int]) -> str:
+        raw: bytes = self._llm.detokenize(list(ids))  # type: ignore[attr-defined]
+        return raw.decode("utf-8", errors="ignore")
+
+    def generate(
+        self,
+        ids: Sequence[int],
+        *,
+        max_tokens: int,
+        stop: Sequence[str] = (),
+        cancelled: Cancelled = lambda: False,
+        deadline: float | None = None,
+    ) -> Generation:
+        """Greedy-decode up to ``max_tokens`` after ``ids``.
+
+        Stops at an end-of-generation or FIM control token, at the first stop sequence
+        (which is cut off), when ``cancelled()`` turns true, or at ``deadline``
+        (a ``time.monotonic()`` value).
+        """
+        llm = self._llm
+        ids = list(ids)
+        if not ids:
+            raise ValueError("empty prompt")
+        if len(ids) + max_tokens > self.n_ctx:
+            raise ContextOverflow(
+                f"prompt of {len(ids)} tokens plus {max_tokens} to generate exceeds the context of {self.n_ctx}"
+            )
+        timings = Timings(prompt_tokens=len(ids))
+        started = time.perf_counter()
+        reused = self._reuse_prefix(ids)
+        timings.reused_tokens = reused
+        batch = int(llm.n_batch)  # type: ignore[attr-defined]
+        for start in range(reused, len(ids), batch):
+            if cancelled():
+                timings.prompt_ms = (time.perf_counter() - started) * 1000
+                return Generation("", "cancelled", timings)
+            if deadline is not None and time.monotonic() > deadline:
+                timings.prompt_ms = (time.perf_counter() - started) * 1000
+                return Generation("", "deadline", timings)
+            chunk = ids[start : start + batch]
+            llm.eval(chunk)  # type: ignore[attr-defined]
+            timings.evaluated_tokens += len(chunk)
+        prompt_done = time.perf_counter()
+        timings.prompt_ms = (prompt_done - started) * 1000
+        text, reason = self._decode(max_tokens, stop, cancelled, deadline, timings)
+        timings.generation_ms = (time.perf_counter() - prompt_done) * 1000
+        return Generation(text, reason, timings)
+
+    def _reuse_prefix(self, ids: list[int]) -> int:
+        """Keep the KV cache for the longest common token prefix; return its length."""
+        import llama_cpp
+
+        llm = self._llm
+        cached = llm.input_ids[: llm.n_tokens]  # type: ignore[attr-defined]
+        common = 0
+        for old, new in zip(cached, ids):
+            if old != new:
+                break
+            common += 1
+        # At least the last prompt token must be evaluated again to get fresh logits.
+        common = min(common, len(ids) - 1)
+        memory = llama_cpp.llama_get_memory(llm.ctx)  # type: ignore[attr-defined]
+        if common > 0 and llama_cpp.llama_memory_seq_rm(memory, -1, common, -1):
+            llm.n_tokens = common  # type: ignore[attr-defined]
+            return common
+        llama_cpp.llama_memory_clear(memory, True)
+        llm.n_tokens = 0  # type: ignore[attr-defined]
+        return 0
+
+    def _decode(
+        self,
+        max_tokens: int,
+        stop: Sequence[str],
+        cancelled: Cancelled,
+        deadline: float | None,
+        timings: Timings,
+    ) -> tuple[str, str]:
+        import llama_cpp
+
+        llm = self._llm
+        vocab = llama_cpp.llama_model_get_vocab(llm.model)  # type: ignore[attr-defined]
+        control = self.fim.control_tokens()
+        generated: list[int] = []
+        text = ""
+        for _ in range(max_tokens):
+            if cancelled():
+                return text, "cancelled"
+            if deadline is not None and time.monotonic() > deadline:
+                return text, "deadline"
+            token = int(llm.sample(temp=0.0, repeat_penalty=1.0))  # type: ignore[attr-defined]
+            if llama_cpp.llama_vocab_is_eog(vocab, token) or token in control:
+                return text, "end"
+            generated.append(token)
+            timings.generated_tokens += 1
+            text = self.detokenize(generated)
+            cut = _first_stop(text, stop)
+            if cut is not None:
+                llm.eval([token])  # type: ignore[attr-defined]  # keep the cache consistent with input_ids
+                return text[:cut], "stop"
+            llm.eval([token])  # type: ignore[attr-defined]
+        return text, "length"
+
+
+def _first_stop(text: str, stop: Sequence[str]) -> int | None:
+    positions = [i for s in stop if s and (i := text.find(s)) >= 0]
+    return min(positions) if positions else None
+
+
+def _vocab_facts(llm: object, info: GGUFInfo) -> VocabFacts:
+    """Read the FIM tokens and BOS behaviour llama.cpp derived for this vocabulary."""
+    import llama_cpp
+
+    vocab = llama_cpp.llama_model_get_vocab(llm.model)  # type: ignore[attr-defined]
+
+    def token(value: int) -> int | None:
+        return None if value < 0 else int(value)
+
+    ids = {
+        "pre": token(llama_cpp.llama_vocab_fim_pre(vocab)),
+        "suf": token(llama_cpp.llama_vocab_fim_suf(vocab)),
+        "mid": token(llama_cpp.llama_vocab_fim_mid(vocab)),
+        "pad": token(llama_cpp.llama_vocab_fim_pad(vocab)),
+        "rep": token(llama_cpp.llama_vocab_fim_rep(vocab)),
+        "sep": token(llama_cpp.llama_vocab_fim_sep(vocab)),
+    }
+    texts = {
+        tid: llama_cpp.llama_vocab_get_text(vocab, tid).decode("utf-8", errors="replace")
+        for tid in ids.values()
+        if tid is not None
+    }
+    metadata = getattr(llm, "metadata", {}) or {}
+    return VocabFacts(
+        architecture=str(metadata.get("general.architecture", info.architecture)),
+        name=info.name,
+        tokenizer_pre=str(metadata.get("tokenizer.ggml.pre", "")),
+        fim_pre=ids["pre"],
+        fim_suf=ids["suf"],
+        fim_mid=ids["mid"],
+        fim_pad=ids["pad"],
+        fim_rep=ids["rep"],
+        fim_sep=ids["sep"],
+        token_text=texts,
+        bos=token(llama_cpp.llama_vocab_bos(vocab)),
+        add_bos=bool(llama_cpp.llama_vocab_get_add_bos(vocab)),
+    )

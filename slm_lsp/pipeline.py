@@ -1,0 +1,217 @@
+"""One completion, start to finish: gate → context → prompt → engine → post-process.
+
+This is the single code path behind the language server, ``slm-lsp complete``,
+``slm-lsp batch`` and ``slm-lsp eval``: they differ only in how they build a
+CompletionRequest and what they do with the CompletionResult. The pipeline is
+synchronous and must run on the one thread that owns the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from slm_lsp.config import Settings
+from slm_lsp.engine import Engine
+from slm_lsp.model_source import ModelChoice, materialise
+from slm_lsp.prompt import PromptParts, build_prompt
+
+log = logging.getLogger(__name__)
+
+ProgressReport = Callable[[str, float | None], None]
+"""Receives (message, fraction done or None) while a model loads."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The item selected in the editor's completion popup (LSP ``selectedCompletionInfo``).
+
+    An inline completion must then extend that item's text and replace the same range.
+    """
+
+    start: int  # offsets into the document text
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class CompletionRequest:
+    """Document text and cursor, in Python string offsets (code points)."""
+
+    text: str
+    offset: int
+    uri: str | None = None
+    language: str | None = None
+    selection: Selection | None = None
+
+
+@dataclass
+class CompletionResult:
+    """What to insert: ``insert_text`` replaces ``text[start:end]`` of the request."""
+
+    insert_text: str
+    start: int
+    end: int
+    completion: str  # the model's contribution after post-processing
+    raw: str  # the model's output before post-processing
+    model: str
+    family: str
+    stop_reason: str
+    timings: dict[str, float | int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "text": self.insert_text,
+            "start": self.start,
+            "end": self.end,
+            "model": self.model,
+            "family": self.family,
+            "stop_reason": self.stop_reason,
+            "timings": self.timings,
+        }
+
+
+class Pipeline:
+    """Runs completions on one loaded engine with one set of settings."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+
+    @classmethod
+    def load(cls, settings: Settings, choice: ModelChoice, progress: ProgressReport | None = None) -> Pipeline:
+        """Materialise and load the chosen model; raises ModelFileError with a clear message."""
+        report = progress or (lambda message, fraction: None)
+        report("resolving model", 0.0)
+        path = materialise(choice, lambda fraction, message: report(message, fraction * 0.5))
+        report(f"loading {path.name}", 0.5)
+        engine = Engine.load(path, n_ctx=settings.n_ctx, n_threads=settings.n_threads)
+        report("model ready", 1.0)
+        return cls(engine, settings)
+
+    def complete(self, request: CompletionRequest, cancelled: Callable[[], bool] = lambda: False) -> CompletionResult:
+        if not 0 <= request.offset <= len(request.text):
+            raise ValueError(f"cursor offset {request.offset} is outside the document")
+        text, cursor, start, end, lead = _apply_selection(request)
+        prefix, suffix = self._window(text[:cursor], text[cursor:])
+        multiline = _wants_multiline(text[:cursor])
+        max_tokens = self.settings.max_tokens_multi if multiline else self.settings.max_tokens_single
+        stops = ["\n\n\n"] if multiline else ["\n"]
+        prompt_prefix, typed = _heal_trailing_whitespace(prefix)
+        ids = build_prompt(
+            self.engine.fim,
+            self.engine.tokenize,
+            PromptParts(prefix=prompt_prefix, suffix=suffix, language=request.language),
+        )
+        generation = self.engine.generate(ids, max_tokens=max_tokens, stop=stops, cancelled=cancelled)
+        completion = _trim(_drop_typed(generation.text, typed), multiline)
+        return CompletionResult(
+            insert_text=lead + completion,
+            start=start,
+            end=end,
+            completion=completion,
+            raw=generation.text,
+            model=self.engine.name,
+            family=self.engine.fim.family,
+            stop_reason=generation.stop_reason,
+            timings=generation.timings.as_dict(),
+        )
+
+    def _window(self, before: str, after: str) -> tuple[str, str]:
+        """The prefix and suffix that fit the prompt budget, cut at line boundaries."""
+        budget = self.settings.prompt_tokens
+        suffix_budget = int(budget * self.settings.suffix_ratio) if self.engine.fim.supports_fim else 0
+        count = self.engine.count_tokens
+        prefix = _tail_within(before, budget - suffix_budget, count)
+        suffix = _head_within(after, suffix_budget, count) if suffix_budget else ""
+        return prefix, suffix
+
+
+def _apply_selection(request: CompletionRequest) -> tuple[str, int, int, int, str]:
+    """Document text and cursor as if the selected popup item were already inserted."""
+    selection = request.selection
+    if selection is None:
+        return request.text, request.offset, request.offset, request.offset, ""
+    text = request.text[: selection.start] + selection.text + request.text[selection.end :]
+    return text, selection.start + len(selection.text), selection.start, selection.end, selection.text
+
+
+def _heal_trailing_whitespace(prefix: str) -> tuple[str, str]:
+    """Move spaces/tabs at the cursor out of the prompt (a light form of token healing).
+
+    Tokenizers merge a space with the word after it (" b" is one token), so a prompt
+    ending in "return " asks the model to continue after a lone-space token it rarely
+    saw in training, and output quality drops sharply. The prompt ends before the
+    whitespace instead; _drop_typed removes it again from the model's output.
+    """
+    stripped = prefix.rstrip(" \t")
+    return stripped, prefix[len(stripped) :]
+
+
+def _drop_typed(generated: str, typed: str) -> str:
+    """Remove from ``generated`` the whitespace the user had already typed."""
+    if not typed:
+        return generated
+    return generated[len(typed) :] if generated.startswith(typed) else generated.lstrip(" \t")
+
+
+def _wants_multiline(before: str) -> bool:
+    line = before.rsplit("\n", 1)[-1]
+    return not line.strip()
+
+
+def _trim(text: str, multiline: bool) -> str:
+    if not multiline:
+        text = text.split("\n", 1)[0]
+    text = text.rstrip()
+    return text if text.strip() else ""
+
+
+def _tail_within(text: str, budget: int, count: Callable[[str], int]) -> str:
+    """The longest run of whole lines at the end of ``text`` within ``budget`` tokens.
+
+    The line holding the cursor is always kept (cut by characters if it alone is over).
+    """
+    lines = text.splitlines(keepends=True) or [""]
+    kept: list[str] = []
+    used = 0
+    for line in reversed(lines):
+        cost = count(line)
+        if used + cost > budget:
+            if not kept:
+                kept.append(_chars_within(line, budget, count, from_end=True))
+            break
+        kept.append(line)
+        used += cost
+    return "".join(reversed(kept))
+
+
+def _head_within(text: str, budget: int, count: Callable[[str], int]) -> str:
+    """The longest run of whole lines at the start of ``text`` within ``budget`` tokens."""
+    kept: list[str] = []
+    used = 0
+    for line in text.splitlines(keepends=True):
+        cost = count(line)
+        if used + cost > budget:
+            if not kept:
+                kept.append(_chars_within(line, budget, count, from_end=False))
+            break
+        kept.append(line)
+        used += cost
+    return "".join(kept)
+
+
+def _chars_within(line: str, budget: int, count: Callable[[str], int], *, from_end: bool) -> str:
+    """Binary-search the longest end (or start) of one long line within ``budget`` tokens."""
+    low, high = 0, len(line)
+    while low < high:
+        mid = (low + high + 1) // 2
+        piece = line[-mid:] if from_end else line[:mid]
+        if count(piece) <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    if low == 0:
+        return ""
+    return line[-low:] if from_end else line[:low]

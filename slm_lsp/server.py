@@ -1,0 +1,188 @@
+"""The pygls layer: translate LSP messages into pipeline calls and results back.
+
+No completion logic lives here. Handlers convert positions, look up documents, ask the
+CompletionService, and shape the answer; pygls itself keeps documents in sync
+(incremental didChange). Model failures are reported once with ``window/showMessage``;
+completion requests then return no items rather than an error each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+from urllib.parse import unquote
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.workspace import TextDocument
+
+from slm_lsp import __version__
+from slm_lsp.config import Settings, SettingsError
+from slm_lsp.pipeline import CompletionRequest, CompletionResult, Selection
+from slm_lsp.protocol import AlreadyAnswered, SlmProtocol
+from slm_lsp.positions import PositionError, offset_at, position_at
+from slm_lsp.service import CompletionService, ModelState, RequestSuperseded
+
+log = logging.getLogger(__name__)
+
+STATUS_METHOD = "slm/status"
+
+
+class SlmLanguageServer(LanguageServer):
+    """pygls server holding the completion service and the command-line overrides."""
+
+    def __init__(self, overrides: dict[str, Any] | None = None) -> None:
+        super().__init__("slm-lsp", __version__, protocol_cls=SlmProtocol)
+        self.overrides = overrides or {}
+        self.service = CompletionService(Settings().replace(self.overrides))
+
+    def show_error(self, message: str) -> None:
+        self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=message))
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log protocol-level errors; never pop them up in the user's editor."""
+        if isinstance(error, AlreadyAnswered):
+            return
+        log.warning("ignored a message the server could not handle: %s", error)
+
+
+def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
+    """Create the server with its handlers; ``overrides`` are settings from the command line."""
+    server = SlmLanguageServer(overrides)
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: SlmLanguageServer, params: types.InitializeParams) -> None:
+        options = params.initialization_options or {}
+        try:
+            if not isinstance(options, dict):
+                raise SettingsError("initializationOptions must be an object")
+            settings = Settings().replace({**options, **ls.overrides})
+        except SettingsError as exc:
+            ls.show_error(f"slm-lsp: {exc}; using the defaults")
+            settings = Settings().replace(ls.overrides)
+        ls.service = CompletionService(settings)
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: SlmLanguageServer, params: types.InitializedParams) -> None:
+        await _load_model(ls)
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(
+        ls: SlmLanguageServer, params: types.InlineCompletionParams
+    ) -> types.InlineCompletionList | None:
+        document = _open_document(ls, params.text_document.uri)
+        request = _to_request(ls, document, params)
+        service = ls.service
+        if not await service.wait_ready(service.settings.ready_wait_seconds):
+            return types.InlineCompletionList(items=[])
+        try:
+            result = await service.complete(request, key=document.uri)
+        except RequestSuperseded:
+            return types.InlineCompletionList(items=[])
+        return _to_items(ls, request, result)
+
+    @server.feature(STATUS_METHOD)
+    def status(ls: SlmLanguageServer, params: Any) -> dict[str, Any]:
+        service = ls.service
+        pipeline = service.pipeline
+        return {
+            "state": service.state.value,
+            "error": service.error,
+            "model": pipeline.engine.name if pipeline else None,
+            "family": pipeline.engine.fim.family if pipeline else None,
+            "modelOrigin": service.choice.origin,
+        }
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: SlmLanguageServer, params: Any) -> None:
+        ls.service.shutdown()
+
+    return server
+
+
+async def _load_model(ls: SlmLanguageServer) -> None:
+    """Load the model on the worker thread, reporting work-done progress if the client can show it."""
+    loop = asyncio.get_running_loop()
+    token = f"slm-lsp-load-{uuid.uuid4().hex[:8]}"
+    capabilities = ls.client_capabilities
+    use_progress = bool(capabilities.window and capabilities.window.work_done_progress)
+    if use_progress:
+        try:
+            await asyncio.wait_for(ls.work_done_progress.create_async(token), timeout=5)
+            ls.work_done_progress.begin(
+                token, types.WorkDoneProgressBegin(title="slm-lsp: loading model", percentage=0)
+            )
+        except Exception:  # noqa: BLE001 - a client that refuses progress still gets a model
+            log.info("client did not accept a progress token; loading without progress")
+            use_progress = False
+
+    def report(message: str, fraction: float | None) -> None:
+        if not use_progress:
+            return
+        percentage = None if fraction is None else int(fraction * 100)
+        value = types.WorkDoneProgressReport(message=message, percentage=percentage)
+        loop.call_soon_threadsafe(ls.work_done_progress.report, token, value)
+
+    await asyncio.wrap_future(ls.service.start_loading(report))
+    service = ls.service
+    if use_progress:
+        end_message = "model ready" if service.state is ModelState.READY else "model failed to load"
+        ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=end_message))
+    if service.state is ModelState.FAILED:
+        ls.show_error(f"slm-lsp: {service.error}. Inline completions are off until this is fixed.")
+
+
+def _open_document(ls: SlmLanguageServer, uri: str) -> TextDocument:
+    document = ls.workspace.text_documents.get(unquote(uri))
+    if document is None:
+        raise JsonRpcInvalidParams(f"document {uri} is not open (send textDocument/didOpen first)")
+    return document
+
+
+def _encoding(ls: SlmLanguageServer) -> str:
+    return str(ls.workspace.position_encoding or types.PositionEncodingKind.Utf16).lower()
+
+
+def _offset(text: str, position: types.Position, encoding: str) -> int:
+    try:
+        return offset_at(text, position.line, position.character, encoding=encoding, clamp=True)
+    except PositionError as exc:
+        raise JsonRpcInvalidParams(f"invalid position: {exc}") from exc
+
+
+def _to_request(ls: SlmLanguageServer, document: TextDocument, params: types.InlineCompletionParams) -> CompletionRequest:
+    text = document.source
+    encoding = _encoding(ls)
+    offset = _offset(text, params.position, encoding)
+    selection = None
+    info = params.context.selected_completion_info
+    if info is not None:
+        start = _offset(text, info.range.start, encoding)
+        end = _offset(text, info.range.end, encoding)
+        if start > offset or start > end:
+            raise JsonRpcInvalidParams("selectedCompletionInfo.range must start before the cursor")
+        selection = Selection(start=start, end=max(end, offset), text=info.text)
+    return CompletionRequest(
+        text=text, offset=offset, uri=document.uri, language=document.language_id, selection=selection
+    )
+
+
+def _to_items(ls: SlmLanguageServer, request: CompletionRequest, result: CompletionResult) -> types.InlineCompletionList:
+    """Shape the result; positions are computed on the text the request saw, not the live document."""
+    if not result.completion:
+        return types.InlineCompletionList(items=[])
+    encoding = _encoding(ls)
+    text = request.text
+    start = position_at(text, result.start, encoding=encoding)
+    end = position_at(text, result.end, encoding=encoding)
+    item = types.InlineCompletionItem(
+        insert_text=result.insert_text,
+        range=types.Range(
+            start=types.Position(line=start[0], character=start[1]),
+            end=types.Position(line=end[0], character=end[1]),
+        ),
+    )
+    return types.InlineCompletionList(items=[item])

@@ -1,0 +1,266 @@
+"""End-to-end LSP tests: the real server in a subprocess, driven by pytest-lsp's client.
+
+These use the embedded Gemma 3 270M model (a real model, so completions are real text).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from tests.conftest import SERVER_COMMAND
+from tests.raw_lsp import RawServer
+
+URI = "file:///work/example.py"
+StartServer = Callable[..., Awaitable[LanguageClient]]
+
+
+def _capabilities() -> types.ClientCapabilities:
+    return types.ClientCapabilities(
+        window=types.WindowClientCapabilities(work_done_progress=True),
+        general=types.GeneralClientCapabilities(position_encodings=[types.PositionEncodingKind.Utf16]),
+    )
+
+
+@pytest_asyncio.fixture
+async def start_server(embedded_model: Path, clean_env: dict[str, str]) -> AsyncIterator[StartServer]:
+    """Start servers on demand; every one is shut down and stopped after the test."""
+    clients: list[LanguageClient] = []
+
+    async def start(*args: str, model: str | None = str(embedded_model), options: dict[str, Any] | None = None) -> LanguageClient:
+        command = [*SERVER_COMMAND, *args] + (["--model", model] if model else [])
+        client = await ClientServerConfig(server_command=command, server_env=clean_env).start()
+        clients.append(client)
+        await client.initialize_session(
+            types.InitializeParams(capabilities=_capabilities(), initialization_options=options)
+        )
+        return client
+
+    yield start
+    for client in clients:
+        await client.shutdown_session()
+        await client.stop()
+
+
+async def status(client: LanguageClient) -> dict[str, Any]:
+    result = await client.protocol.send_request_async("slm/status", {})
+    return {k: getattr(result, k) for k in ("state", "error", "model", "family", "modelOrigin")}
+
+
+async def wait_settled(client: LanguageClient, timeout: float = 60.0) -> dict[str, Any]:
+    """Poll the custom status request until the model is loaded or has failed."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        current = await status(client)
+        if current["state"] in ("ready", "failed"):
+            return current
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"model never settled: {current}")
+        await asyncio.sleep(0.1)
+
+
+def open_document(client: LanguageClient, text: str, uri: str = URI, language: str = "python") -> None:
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)
+        )
+    )
+
+
+async def inline(
+    client: LanguageClient,
+    line: int,
+    character: int,
+    uri: str = URI,
+    trigger: types.InlineCompletionTriggerKind = types.InlineCompletionTriggerKind.Invoked,
+    selected: types.SelectedCompletionInfo | None = None,
+) -> types.InlineCompletionList:
+    result = await client.text_document_inline_completion_async(
+        types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=line, character=character),
+            context=types.InlineCompletionContext(trigger_kind=trigger, selected_completion_info=selected),
+        )
+    )
+    assert isinstance(result, types.InlineCompletionList)
+    return result
+
+
+def _run(source: str, insert: str, line: int, character: int) -> dict[str, Any]:
+    lines = source.split("\n")
+    lines[line] = lines[line][:character] + insert + lines[line][character:]
+    namespace: dict[str, Any] = {}
+    exec("\n".join(lines), namespace)  # noqa: S102 - the test's own fixture code
+    return namespace
+
+
+async def test_capabilities_and_load_progress(start_server: StartServer) -> None:
+    client = await start_server()
+    settled = await wait_settled(client)
+    assert settled["state"] == "ready", settled
+    assert settled["family"] == "none"  # Gemma 3 has no FIM tokens
+    reports = next(iter(client.progress_reports.values()))
+    assert isinstance(reports[0], types.WorkDoneProgressBegin)
+    assert isinstance(reports[-1], types.WorkDoneProgressEnd)
+    assert reports[-1].message == "model ready"
+
+
+async def test_inline_completion_provider_is_advertised(embedded_model: Path, clean_env: dict[str, str]) -> None:
+    client = await ClientServerConfig(
+        server_command=[*SERVER_COMMAND, "--model", str(embedded_model)], server_env=clean_env
+    ).start()
+    try:
+        response = await client.initialize_session(types.InitializeParams(capabilities=_capabilities()))
+        assert response.capabilities.inline_completion_provider is not None
+        sync = response.capabilities.text_document_sync
+        assert isinstance(sync, types.TextDocumentSyncOptions)
+        assert sync.change == types.TextDocumentSyncKind.Incremental
+        await client.shutdown_session()
+        assert client._server is not None and client._server.returncode == 0  # clean exit
+    finally:
+        await client.stop()
+
+
+@pytest.mark.parametrize(
+    "trigger", [types.InlineCompletionTriggerKind.Invoked, types.InlineCompletionTriggerKind.Automatic]
+)
+async def test_completion_makes_function_correct(start_server: StartServer, trigger: types.InlineCompletionTriggerKind) -> None:
+    client = await start_server()
+    source = "def add(a, b):\n    return\n"
+    open_document(client, source)
+    await wait_settled(client)
+    result = await inline(client, 1, 10, trigger=trigger)
+    assert len(result.items) == 1
+    item = result.items[0]
+    assert item.range == types.Range(start=types.Position(line=1, character=10), end=types.Position(line=1, character=10))
+    namespace = _run(source, str(item.insert_text), 1, 10)
+    assert namespace["add"](2, 3) == 5, item.insert_text
+
+
+async def test_selected_completion_info_is_extended(start_server: StartServer) -> None:
+    client = await start_server()
+    source = "def add(a, b):\n    ret\n"
+    open_document(client, source)
+    await wait_settled(client)
+    popup = types.SelectedCompletionInfo(
+        range=types.Range(start=types.Position(line=1, character=4), end=types.Position(line=1, character=7)),
+        text="return",
+    )
+    result = await inline(client, 1, 7, selected=popup)
+    assert len(result.items) == 1
+    item = result.items[0]
+    assert str(item.insert_text).startswith("return")
+    assert len(str(item.insert_text)) > len("return")
+    assert item.range == popup.range
+    namespace = _run(source.replace("ret\n", "\n"), str(item.insert_text), 1, 4)
+    assert namespace["add"](2, 3) == 5, item.insert_text
+
+
+async def test_incremental_changes_with_utf16_positions(start_server: StartServer) -> None:
+    client = await start_server()
+    open_document(client, 'note = "😀 日本"\n')
+    await wait_settled(client)
+
+    def change(line: int, start: int, end: int, text: str, version: int) -> None:
+        span = types.Range(start=types.Position(line=line, character=start), end=types.Position(line=line, character=end))
+        client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=version),
+                content_changes=[types.TextDocumentContentChangePartial(range=span, text=text)],
+            )
+        )
+
+    # The emoji is 2 UTF-16 units: "日本" starts at unit 11, the closing quote at 13.
+    change(0, 11, 13, "世界", 2)  # replace 日本 with 世界
+    change(0, 14, 14, "\n\ndef add(a, b):\n    return", 3)  # append after the closing quote
+    change(1, 0, 0, 'msg = note + "✓"', 4)  # fill the empty line 1
+    expected = 'note = "😀 世界"\nmsg = note + "✓"\ndef add(a, b):\n    return'
+    namespace = _run(expected, "", 0, 0)
+    assert namespace["msg"] == "😀 世界✓"
+    result = await inline(client, 3, 10)
+    assert len(result.items) == 1
+    namespace = _run(expected, str(result.items[0].insert_text), 3, 10)
+    assert namespace["add"](4, 5) == 9
+    # The range is reported in UTF-16 units on a line holding an astral character.
+    change(1, 16, 16, "  # 😀", 5)
+    result = await inline(client, 1, 22)
+    for item in result.items:
+        assert item.range is not None and item.range.start == types.Position(line=1, character=22)
+
+
+async def test_unknown_document_and_bad_positions_are_errors(start_server: StartServer) -> None:
+    client = await start_server()
+    open_document(client, "def add(a, b):\n    return\n")
+    await wait_settled(client)
+    with pytest.raises(JsonRpcException, match="not open"):
+        await inline(client, 0, 0, uri="file:///work/never-opened.py")
+    with pytest.raises(JsonRpcException, match="past the end"):
+        await inline(client, 40, 0)
+    # Still serving after every error.
+    result = await inline(client, 1, 10)
+    assert len(result.items) == 1
+
+
+def test_malformed_requests_get_errors_and_the_server_keeps_serving(embedded_model: Path, clean_env: dict[str, str]) -> None:
+    """Negative positions and wrong types cannot be sent by a typed client: use raw frames."""
+    server = RawServer([*SERVER_COMMAND, "--model", str(embedded_model)], clean_env)
+    try:
+        server.request("initialize", {"capabilities": {}, "processId": None})
+        server.notify("initialized", {})
+        server.notify("textDocument/didOpen", {
+            "textDocument": {"uri": URI, "languageId": "python", "version": 1, "text": "def add(a, b):\n    return\n"}
+        })
+        bad_params = [
+            {"textDocument": {"uri": URI}, "position": {"line": -1, "character": 0}, "context": {"triggerKind": 1}},
+            {"textDocument": {"uri": URI}, "position": {"line": 0, "character": -5}, "context": {"triggerKind": 1}},
+            {"textDocument": {"uri": URI}, "position": {"line": "one", "character": 0}, "context": {"triggerKind": 1}},
+            {"textDocument": {"uri": URI}},
+        ]
+        for params in bad_params:
+            response = server.request("textDocument/inlineCompletion", params)
+            assert "error" in response, response
+            assert response["error"]["message"]
+        good = {"textDocument": {"uri": URI}, "position": {"line": 1, "character": 10}, "context": {"triggerKind": 1}}
+        deadline = time.monotonic() + 60
+        while not (items := server.request("textDocument/inlineCompletion", good)["result"]["items"]):
+            assert time.monotonic() < deadline, "no completion after malformed requests"
+            time.sleep(0.2)
+        assert items[0]["insertText"]
+        assert server.close() == 0
+    finally:
+        server.process.kill()
+
+
+@pytest.mark.parametrize("problem", ["missing", "empty", "text"])
+async def test_bad_model_reports_once_and_keeps_serving(start_server: StartServer, tmp_path: Path, problem: str) -> None:
+    model = tmp_path / "model.gguf"
+    if problem == "empty":
+        model.write_bytes(b"")
+    elif problem == "text":
+        model.write_text("this is not a model\n")
+    client = await start_server(model=str(model))
+    open_document(client, "def add(a, b):\n    return\n")
+    settled = await wait_settled(client)
+    assert settled["state"] == "failed"
+    assert str(model) in settled["error"]
+    for _ in range(3):
+        assert not (await inline(client, 1, 10)).items
+    errors = [m for m in client.messages if m.type == types.MessageType.Error]
+    assert len(errors) == 1 and str(model) in errors[0].message
+
+
+async def test_invalid_initialization_options_are_reported(start_server: StartServer) -> None:
+    client = await start_server(options={"nCtx": "big"})
+    await wait_settled(client)
+    assert any("nCtx" in m.message for m in client.messages)
+    open_document(client, "def add(a, b):\n    return\n")
+    assert len((await inline(client, 1, 10)).items) == 1
