@@ -94,6 +94,7 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
             "model": pipeline.engine.name if pipeline else None,
             "family": pipeline.engine.fim.family if pipeline else None,
             "modelOrigin": service.choice.origin,
+            "last": service.last,
         }
 
     @server.feature(types.SHUTDOWN)

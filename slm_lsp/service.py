@@ -31,7 +31,7 @@ class ModelState(enum.Enum):
 
 
 class RequestSuperseded(Exception):
-    """A newer request for the same document replaced this one before it produced anything."""
+    """A newer request for the same document (or a cancellation) stopped this one; it has no result."""
 
 
 class CompletionService:
@@ -41,6 +41,7 @@ class CompletionService:
         self.settings = settings
         self.state = ModelState.NOT_LOADED
         self.error: str | None = None
+        self.last: dict[str, object] = {}  # stop reason and timings of the latest generation
         self.choice: ModelChoice = choose_model(settings.model)
         self._pipeline: Pipeline | None = None
         self._settled = threading.Event()  # set once loading succeeded or failed
@@ -110,7 +111,11 @@ class CompletionService:
         pipeline = self._pipeline
         if pipeline is None:
             raise RuntimeError(self.error or "the model is not loaded")
-        return pipeline.complete(request, cancelled=stop.is_set)
+        result = pipeline.complete(request, cancelled=stop.is_set)
+        self.last = {"stopReason": result.stop_reason, **result.timings}
+        if stop.is_set():
+            raise RequestSuperseded()
+        return result
 
     def shutdown(self) -> None:
         """Stop running jobs and the worker thread (the process may then exit cleanly)."""

@@ -53,7 +53,7 @@ async def start_server(embedded_model: Path, clean_env: dict[str, str]) -> Async
 
 async def status(client: LanguageClient) -> dict[str, Any]:
     result = await client.protocol.send_request_async("slm/status", {})
-    return {k: getattr(result, k) for k in ("state", "error", "model", "family", "modelOrigin")}
+    return {k: getattr(result, k) for k in ("state", "error", "model", "family", "modelOrigin", "last")}
 
 
 async def wait_settled(client: LanguageClient, timeout: float = 60.0) -> dict[str, Any]:
@@ -264,3 +264,51 @@ async def test_invalid_initialization_options_are_reported(start_server: StartSe
     assert any("nCtx" in m.message for m in client.messages)
     open_document(client, "def add(a, b):\n    return\n")
     assert len((await inline(client, 1, 10)).items) == 1
+
+
+FIZZBUZZ = 'def fizzbuzz(n):\n    """Return "Fizz", "Buzz", "FizzBuzz" or the number."""\n    if n % 15 == 0:\n        return "FizzBuzz"\n'
+LONG = {"maxTokensMulti": 1500}  # a generation that takes far longer than the test's cancel delay
+
+
+async def test_cancel_request_stops_the_generation(start_server: StartServer) -> None:
+    client = await start_server(options=LONG)
+    open_document(client, FIZZBUZZ)
+    await wait_settled(client)
+    params = types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=URI),
+        position=types.Position(line=4, character=0),
+        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
+    )
+    pending = client.protocol.send_request(types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id="long-one")
+    await asyncio.sleep(0.5)
+    client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="long-one"))
+    with pytest.raises(JsonRpcException, match="cancel"):
+        await asyncio.wrap_future(pending)
+    # The generation itself stopped early (it would run for 1500 tokens otherwise) ...
+    deadline = asyncio.get_running_loop().time() + 20
+    while not getattr(last := (await status(client))["last"], "stopReason", None):
+        assert asyncio.get_running_loop().time() < deadline, "the cancelled generation never ended"
+        await asyncio.sleep(0.1)
+    assert last.stopReason == "cancelled" and last.generated_tokens < 1500
+    # ... and the worker is free for the next request.
+    open_document(client, "def add(a, b):\n    return\n", uri="file:///work/other.py")
+    result = await inline(client, 1, 10, uri="file:///work/other.py")
+    assert len(result.items) == 1
+    assert (await status(client))["last"].stopReason == "stop"
+
+
+async def test_newer_request_supersedes_older_one(start_server: StartServer) -> None:
+    client = await start_server(options=LONG)
+    open_document(client, FIZZBUZZ)
+    await wait_settled(client)
+    first = asyncio.ensure_future(inline(client, 4, 0))
+    await asyncio.sleep(0.5)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text="def add(a, b):\n    return\n")],
+        )
+    )
+    second = await inline(client, 1, 10)
+    assert not (await first).items  # superseded: no stale suggestion
+    assert len(second.items) == 1
