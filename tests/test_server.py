@@ -312,3 +312,36 @@ async def test_newer_request_supersedes_older_one(start_server: StartServer) -> 
     second = await inline(client, 1, 10)
     assert not (await first).items  # superseded: no stale suggestion
     assert len(second.items) == 1
+
+
+def test_tcp_transport(embedded_model: Path, clean_env: dict[str, str]) -> None:
+    import socket
+    import subprocess
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [*SERVER_COMMAND, "--tcp", f"127.0.0.1:{port}", "--model", str(embedded_model)],
+        env=clean_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                connection = socket.create_connection(("127.0.0.1", port), timeout=30)
+                break
+            except ConnectionRefusedError:
+                assert time.monotonic() < deadline, "server never listened"
+                time.sleep(0.1)
+        with connection:
+            body = b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}'
+            connection.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            reply = b""
+            while b"inlineCompletionProvider" not in reply:
+                chunk = connection.recv(65536)
+                assert chunk, "connection closed before the initialize result"
+                reply += chunk
+    finally:
+        process.kill()
+        process.wait()
