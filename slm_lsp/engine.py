@@ -156,12 +156,14 @@ class Engine:
         stop: Sequence[str] = (),
         cancelled: Cancelled = lambda: False,
         deadline: float | None = None,
+        on_text: Callable[[str], None] | None = None,
     ) -> Generation:
         """Greedy-decode up to ``max_tokens`` after ``ids``.
 
         Stops at an end-of-generation or FIM control token, at the first stop sequence
         (which is cut off), when ``cancelled()`` turns true, or at ``deadline``
-        (a ``time.monotonic()`` value).
+        (a ``time.monotonic()`` value). ``on_text`` receives the text generated so far
+        after each token, for streaming.
         """
         llm = self._llm
         ids = list(ids)
@@ -188,7 +190,7 @@ class Engine:
             timings.evaluated_tokens += len(chunk)
         prompt_done = time.perf_counter()
         timings.prompt_ms = (prompt_done - started) * 1000
-        text, reason = self._decode(max_tokens, stop, cancelled, deadline, timings)
+        text, reason = self._decode(max_tokens, stop, cancelled, deadline, timings, on_text)
         timings.generation_ms = (time.perf_counter() - prompt_done) * 1000
         return Generation(text, reason, timings)
 
@@ -220,6 +222,7 @@ class Engine:
         cancelled: Cancelled,
         deadline: float | None,
         timings: Timings,
+        on_text: Callable[[str], None] | None,
     ) -> tuple[str, str]:
         import llama_cpp
 
@@ -240,10 +243,11 @@ class Engine:
             timings.generated_tokens += 1
             text = self.detokenize(generated)
             cut = _first_stop(text, stop)
+            llm.eval([token])  # type: ignore[attr-defined]  # keeps the KV cache in step with input_ids
             if cut is not None:
-                llm.eval([token])  # type: ignore[attr-defined]  # keep the cache consistent with input_ids
                 return text[:cut], "stop"
-            llm.eval([token])  # type: ignore[attr-defined]
+            if on_text is not None:
+                on_text(text)
         return text, "length"
 
 

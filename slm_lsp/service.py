@@ -13,6 +13,8 @@ import asyncio
 import enum
 import logging
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from slm_lsp.config import Settings
@@ -21,6 +23,7 @@ from slm_lsp.model_source import ModelChoice, choose_model
 from slm_lsp.pipeline import CompletionRequest, CompletionResult, Pipeline, ProgressReport
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ModelState(enum.Enum):
@@ -82,11 +85,16 @@ class CompletionService:
         return self.state is ModelState.READY
 
     async def complete(self, request: CompletionRequest, key: str) -> CompletionResult:
-        """Run ``request`` on the worker thread, superseding earlier requests with ``key``.
+        """Run one completion on the worker thread (see ``run``)."""
+        return await self.run(lambda pipeline, cancelled: self._complete(pipeline, request, cancelled), key)
 
-        Raises RequestSuperseded if a newer request for ``key`` arrived first, and
-        propagates asyncio.CancelledError (after stopping the generation) when the caller
-        is cancelled, e.g. by ``$/cancelRequest``.
+    async def run(self, job: Callable[[Pipeline, Callable[[], bool]], T], key: str) -> T:
+        """Run ``job(pipeline, cancelled)`` on the worker thread, superseding earlier jobs with ``key``.
+
+        Every model operation (completions, code actions) goes through here so that one
+        thread owns llama.cpp. Raises RequestSuperseded if a newer job with ``key``
+        arrived first or stopped this one, and propagates asyncio.CancelledError (after
+        telling the job to stop) when the caller is cancelled, e.g. by ``$/cancelRequest``.
         """
         stop = threading.Event()
         with self._lock:
@@ -94,7 +102,7 @@ class CompletionService:
             if previous is not None:
                 previous.set()
             self._latest[key] = stop
-        future = self._executor.submit(self._run, request, stop)
+        future = self._executor.submit(self._run, job, stop)
         try:
             return await asyncio.wrap_future(future)
         except asyncio.CancelledError:
@@ -105,16 +113,20 @@ class CompletionService:
                 if self._latest.get(key) is stop:
                     del self._latest[key]
 
-    def _run(self, request: CompletionRequest, stop: threading.Event) -> CompletionResult:
+    def _run(self, job: Callable[[Pipeline, Callable[[], bool]], T], stop: threading.Event) -> T:
         if stop.is_set():
             raise RequestSuperseded()
         pipeline = self._pipeline
         if pipeline is None:
             raise RuntimeError(self.error or "the model is not loaded")
-        result = pipeline.complete(request, cancelled=stop.is_set)
-        self.last = {"stopReason": result.stop_reason, **result.timings}
+        result = job(pipeline, stop.is_set)
         if stop.is_set():
             raise RequestSuperseded()
+        return result
+
+    def _complete(self, pipeline: Pipeline, request: CompletionRequest, cancelled: Callable[[], bool]) -> CompletionResult:
+        result = pipeline.complete(request, cancelled=cancelled)
+        self.last = {"stopReason": result.stop_reason, **result.timings}
         return result
 
     def shutdown(self) -> None:
