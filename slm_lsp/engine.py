@@ -4,8 +4,8 @@ The engine owns the llama.cpp context, which is not thread-safe: the pipeline ca
 from a single worker thread only. Generation is greedy and deterministic, evaluates the
 prompt in batches and decodes token by token, checking a cancellation callback between
 batches and between tokens, so a cancelled request stops within one decode step.
-Between requests it keeps the evaluated tokens and re-evaluates only what follows the
-longest common token prefix with the previous prompt.
+Between requests it keeps the prompt's KV cache and re-evaluates only the tokens that
+changed, shifting the unchanged ones that moved (kv_cache).
 """
 
 from __future__ import annotations
@@ -22,12 +22,15 @@ from pathlib import Path
 
 from slm_lsp.fim import FimFormat, VocabFacts, detect_format
 from slm_lsp.gguf_file import GGUFInfo, ModelFileError, read_gguf_info
+from slm_lsp.kv_cache import GreedySampler, KVSequence, plan_reuse
 
 log = logging.getLogger(__name__)
 _llama_log = logging.getLogger("slm_lsp.llama_cpp")
 
 Cancelled = Callable[[], bool]
 _LEVELS = {3: logging.INFO, 4: logging.WARNING}
+_N_BATCH = 512
+_TOKENIZER_CTX = 8  # the Llama object's own context is unused: keep it tiny
 
 
 @dataclass
@@ -88,11 +91,27 @@ def _install_llama_log_handler() -> None:
 class Engine:
     """A loaded model plus the tokens currently held in its KV cache."""
 
-    def __init__(self, info: GGUFInfo, llm: object, fmt: FimFormat, facts: VocabFacts) -> None:
+    max_stale_tokens = 256
+    """Tokens evaluated in front of shifted KV entries before a full re-evaluation (see kv_cache)."""
+
+    def __init__(self, info: GGUFInfo, llm: object, ctx: object, n_batch: int, fmt: FimFormat, facts: VocabFacts) -> None:
         self.info = info
         self.fim = fmt
         self.facts = facts
         self._llm = llm
+        self._ctx = ctx
+        self._sequence = KVSequence(ctx, n_batch)  # type: ignore[arg-type]
+        self._sampler = GreedySampler()
+
+    def close(self) -> None:
+        """Free the llama.cpp context, batch and sampler (the model goes with the Llama object)."""
+        import llama_cpp
+
+        if self._ctx is not None:
+            self._sequence.close()
+            self._sampler.close()
+            llama_cpp.llama_free(self._ctx)
+            self._ctx = None
 
     @classmethod
     def load(cls, path: Path | str, *, n_ctx: int = 4096, n_threads: int | None = None) -> Engine:
@@ -107,25 +126,31 @@ class Engine:
             # descriptors 1 and 2 while loading, which would swallow LSP traffic written by
             # other threads. Its Python-level chatter is captured instead, and llama.cpp's
             # own log goes through our callback.
+            # The Llama object provides the model, tokenizer and metadata; its own context
+            # is kept minimal because generation runs in our context (_new_context).
             with contextlib.redirect_stderr(io.StringIO()):
                 llm = llama_cpp.Llama(
                     model_path=str(info.path),
-                    n_ctx=n_ctx,
-                    n_threads=threads,
-                    n_threads_batch=threads,
+                    n_ctx=_TOKENIZER_CTX,
+                    n_batch=_TOKENIZER_CTX,
+                    n_ubatch=_TOKENIZER_CTX,
+                    n_threads=1,
                     seed=0,
                     verbose=True,
                 )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelFileError(info.path, f"llama.cpp could not load it ({exc})") from exc
         llm.verbose = False
+        ctx = _new_context(llm, n_ctx, _N_BATCH, threads)
+        if ctx is None:
+            raise ModelFileError(info.path, f"llama.cpp could not create a context of {n_ctx} tokens (out of memory?)")
         facts = _vocab_facts(llm, info)
         fmt = detect_format(facts)
         if fmt.supports_fim:
             log.info("model %s: FIM family %s (%s layout)", info.name, fmt.family, fmt.order.value)
         else:
             log.info("model %s has no FIM tokens: running in prefix-only mode", info.name)
-        return cls(info, llm, fmt, facts)
+        return cls(info, llm, ctx, _N_BATCH, fmt, facts)
 
     @property
     def name(self) -> str:
@@ -133,7 +158,9 @@ class Engine:
 
     @property
     def n_ctx(self) -> int:
-        return int(self._llm.n_ctx())  # type: ignore[attr-defined]
+        import llama_cpp
+
+        return int(llama_cpp.llama_n_ctx(self._ctx))
 
     def tokenize(self, text: str) -> list[int]:
         """Tokenize user text: no BOS, and special-token texts stay ordinary text."""
@@ -163,9 +190,9 @@ class Engine:
         Stops at an end-of-generation or FIM control token, at the first stop sequence
         (which is cut off), when ``cancelled()`` turns true, or at ``deadline``
         (a ``time.monotonic()`` value). ``on_text`` receives the text generated so far
-        after each token, for streaming.
+        after each token, for streaming. Only the tokens that differ from the previous
+        prompt are evaluated (see kv_cache).
         """
-        llm = self._llm
         ids = list(ids)
         if not ids:
             raise ValueError("empty prompt")
@@ -173,82 +200,84 @@ class Engine:
             raise ContextOverflow(
                 f"prompt of {len(ids)} tokens plus {max_tokens} to generate exceeds the context of {self.n_ctx}"
             )
+
+        def stopped() -> str | None:
+            if cancelled():
+                return "cancelled"
+            if deadline is not None and time.monotonic() > deadline:
+                return "deadline"
+            return None
+
         timings = Timings(prompt_tokens=len(ids))
         started = time.perf_counter()
-        reused = self._reuse_prefix(ids)
-        timings.reused_tokens = reused
-        batch = int(llm.n_batch)  # type: ignore[attr-defined]
-        for start in range(reused, len(ids), batch):
-            if cancelled():
-                timings.prompt_ms = (time.perf_counter() - started) * 1000
-                return Generation("", "cancelled", timings)
-            if deadline is not None and time.monotonic() > deadline:
-                timings.prompt_ms = (time.perf_counter() - started) * 1000
-                return Generation("", "deadline", timings)
-            chunk = ids[start : start + batch]
-            llm.eval(chunk)  # type: ignore[attr-defined]
-            timings.evaluated_tokens += len(chunk)
+        sequence = self._sequence
+        if sequence.stale_edits > self.max_stale_tokens:
+            sequence.clear()
+        plan = plan_reuse(sequence.tokens, ids, can_shift=sequence.can_shift)
+        evaluated = sequence.evaluate(plan, ids, cancelled=lambda: stopped() is not None)
         prompt_done = time.perf_counter()
         timings.prompt_ms = (prompt_done - started) * 1000
-        text, reason = self._decode(max_tokens, stop, cancelled, deadline, timings, on_text)
+        if evaluated is None:
+            return Generation("", stopped() or "cancelled", timings)
+        timings.evaluated_tokens = evaluated
+        timings.reused_tokens = len(ids) - evaluated
+        text, reason = self._decode(len(ids), max_tokens, stop, stopped, timings, on_text)
+        sequence.truncate(len(ids))  # keep the prompt cached, drop the generated tokens
         timings.generation_ms = (time.perf_counter() - prompt_done) * 1000
         return Generation(text, reason, timings)
 
-    def _reuse_prefix(self, ids: list[int]) -> int:
-        """Keep the KV cache for the longest common token prefix; return its length."""
-        import llama_cpp
-
-        llm = self._llm
-        cached = llm.input_ids[: llm.n_tokens]  # type: ignore[attr-defined]
-        common = 0
-        for old, new in zip(cached, ids):
-            if old != new:
-                break
-            common += 1
-        # At least the last prompt token must be evaluated again to get fresh logits.
-        common = min(common, len(ids) - 1)
-        memory = llama_cpp.llama_get_memory(llm.ctx)  # type: ignore[attr-defined]
-        if common > 0 and llama_cpp.llama_memory_seq_rm(memory, -1, common, -1):
-            llm.n_tokens = common  # type: ignore[attr-defined]
-            return common
-        llama_cpp.llama_memory_clear(memory, True)
-        llm.n_tokens = 0  # type: ignore[attr-defined]
-        return 0
-
     def _decode(
         self,
+        position: int,
         max_tokens: int,
         stop: Sequence[str],
-        cancelled: Cancelled,
-        deadline: float | None,
+        stopped: Callable[[], str | None],
         timings: Timings,
         on_text: Callable[[str], None] | None,
     ) -> tuple[str, str]:
         import llama_cpp
 
-        llm = self._llm
-        vocab = llama_cpp.llama_model_get_vocab(llm.model)  # type: ignore[attr-defined]
+        vocab = llama_cpp.llama_model_get_vocab(self._llm.model)  # type: ignore[attr-defined]
+        ctx = self._ctx
         control = self.fim.control_tokens()
         generated: list[int] = []
         text = ""
         for _ in range(max_tokens):
-            if cancelled():
-                return text, "cancelled"
-            if deadline is not None and time.monotonic() > deadline:
-                return text, "deadline"
-            token = int(llm.sample(temp=0.0, repeat_penalty=1.0))  # type: ignore[attr-defined]
+            if reason := stopped():
+                return text, reason
+            token = self._sampler.sample(ctx)
             if llama_cpp.llama_vocab_is_eog(vocab, token) or token in control:
                 return text, "end"
             generated.append(token)
             timings.generated_tokens += 1
             text = self.detokenize(generated)
             cut = _first_stop(text, stop)
-            llm.eval([token])  # type: ignore[attr-defined]  # keeps the KV cache in step with input_ids
             if cut is not None:
                 return text[:cut], "stop"
             if on_text is not None:
                 on_text(text)
+            if len(generated) < max_tokens:
+                self._sequence.decode_one(token, position)
+                position += 1
         return text, "length"
+
+
+def _new_context(llm: object, n_ctx: int, n_batch: int, threads: int) -> object | None:
+    """A context for generation: two sequences on a unified KV cache, so that cached
+    tokens can be parked and shifted (kv_cache.KVSequence); full-size sliding-window
+    caches so positions can be removed from the middle."""
+    import llama_cpp
+
+    params = llama_cpp.llama_context_default_params()
+    params.n_ctx = n_ctx
+    params.n_batch = n_batch
+    params.n_ubatch = n_batch
+    params.n_seq_max = 2
+    params.kv_unified = True
+    params.swa_full = True
+    params.n_threads = threads
+    params.n_threads_batch = threads
+    return llama_cpp.llama_init_from_model(llm.model, params)  # type: ignore[attr-defined]
 
 
 def _first_stop(text: str, stop: Sequence[str]) -> int | None:

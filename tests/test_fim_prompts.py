@@ -59,7 +59,7 @@ def test_family_and_exact_prompt_ids(
     ids = build_prompt(engine.fim, engine.tokenize, PromptParts(prefix=PREFIX.rstrip(" "), suffix=SUFFIX))
     assert ids == expected
     engine.generate(ids, max_tokens=3)
-    fed = list(engine._llm.input_ids[: len(ids)])  # what llama.cpp actually evaluated
+    fed = engine._sequence.tokens[: len(ids)]  # what llama.cpp holds in its KV cache
     assert fed == expected
     # Text that merely looks like a FIM token stays ordinary text.
     specials = set(fim_ids or ()) | engine.fim.control_tokens()

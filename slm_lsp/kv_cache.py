@@ -1,0 +1,190 @@
+"""Keep the model's KV cache in step with the prompt, re-evaluating only what changed.
+
+A FIM prompt is ``<pre> prefix <suf> suffix <mid>``: a keystroke at the cursor changes a
+token or two at the end of the prefix and moves everything after it. Plain prefix reuse
+keeps only the tokens before the edit and re-evaluates the whole suffix (hundreds of
+tokens, seconds on a laptop CPU). Here the cached tokens *after* the edit are kept too:
+they are shifted to their new positions in the KV cache (``llama_memory_seq_add``, the
+mechanism llama.cpp's server calls ``--cache-reuse``) and only the changed tokens — plus
+the final token, whose logits start generation — are evaluated.
+
+Like llama.cpp's cache reuse this is an approximation: a shifted token's keys and values
+were computed while it attended to the text *before* the edit. The engine bounds the
+drift by re-evaluating from scratch once too many tokens have been evaluated in front of
+a run that could not see them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import llama_cpp
+
+MIN_SHIFT_CHUNK = 16  # shorter reusable runs are cheaper to evaluate than to move
+
+
+@dataclass(frozen=True)
+class ReusePlan:
+    """How to turn the cached tokens into ``new``: keep, evaluate a gap, shift, evaluate the last.
+
+    Positions: ``new[:keep]`` is already cached in place; ``new[keep:tail_start]`` must
+    be evaluated; ``new[tail_start:len(new) - 1]`` is the cached run
+    ``old[tail_start - shift : ...]`` moved by ``shift``; ``new[-1]`` is evaluated last.
+    """
+
+    keep: int
+    tail_start: int
+    shift: int
+
+    def evaluated(self, n_new: int) -> int:
+        """How many tokens this plan sends through the model."""
+        return (self.tail_start - self.keep) + 1 if self.tail_start < n_new else n_new - self.keep
+
+    def reused(self, n_new: int) -> int:
+        return n_new - self.evaluated(n_new)
+
+
+def plan_reuse(old: Sequence[int], new: Sequence[int], *, can_shift: bool, min_chunk: int = MIN_SHIFT_CHUNK) -> ReusePlan:
+    """Pick the cheapest way to reach ``new`` from ``old`` by a common prefix and a moved tail.
+
+    The last token of ``new`` is always evaluated (its logits start generation), so at
+    most ``len(new) - 1`` tokens are reused.
+    """
+    limit = len(new) - 1
+    keep = 0
+    for a, b in zip(old, new[:limit]):
+        if a != b:
+            break
+        keep += 1
+    no_tail = ReusePlan(keep=keep, tail_start=len(new), shift=0)
+    if not can_shift:
+        return no_tail
+    # Longest common run ending just before the last token of each sequence. The old
+    # prompt's last token is re-evaluated too, so compare old[:-1] with new[:-1].
+    tail = 0
+    old_body, new_body = old[: len(old) - 1], new[:limit]
+    while (
+        tail < len(old_body) - keep
+        and tail < len(new_body) - keep
+        and old_body[len(old_body) - 1 - tail] == new_body[len(new_body) - 1 - tail]
+    ):
+        tail += 1
+    if tail < min_chunk:
+        return no_tail
+    tail_start = len(new_body) - tail
+    return ReusePlan(keep=keep, tail_start=tail_start, shift=tail_start - (len(old_body) - tail))
+
+
+class KVSequence:
+    """Sequence 0 of a llama.cpp context and a mirror of the token at each position.
+
+    llama.cpp only accepts a batch whose positions continue right after the highest
+    position cached for its sequence, so new tokens cannot be decoded into a gap in
+    front of cached ones. To insert, the moved run is parked in scratch sequence 1
+    (``llama_memory_seq_cp`` only tags cells; it needs a unified KV cache and
+    ``n_seq_max`` ≥ 2), the gap is decoded, and the run is shifted and tagged back.
+    """
+
+    SCRATCH = 1
+
+    def __init__(self, ctx: llama_cpp.llama_context_p, n_batch: int) -> None:
+        self._ctx = ctx
+        self._memory = llama_cpp.llama_get_memory(ctx)
+        self._n_batch = n_batch
+        self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
+        self.tokens: list[int] = []
+        self.can_shift = bool(llama_cpp.llama_memory_can_shift(self._memory)) and llama_cpp.llama_n_seq_max(ctx) > 1
+        self.stale_edits = 0  # tokens evaluated in front of a shifted run since the last full evaluation
+
+    def close(self) -> None:
+        llama_cpp.llama_batch_free(self._batch)
+
+    def clear(self) -> None:
+        llama_cpp.llama_memory_clear(self._memory, True)
+        self.tokens = []
+        self.stale_edits = 0
+
+    def truncate(self, length: int) -> None:
+        """Forget every position from ``length`` on (e.g. generated tokens)."""
+        if length < len(self.tokens):
+            if not llama_cpp.llama_memory_seq_rm(self._memory, 0, length, -1):
+                self.clear()
+                return
+            del self.tokens[length:]
+
+    def evaluate(self, plan: ReusePlan, new: Sequence[int], cancelled: Callable[[], bool]) -> int | None:
+        """Bring the cache to ``new`` following ``plan``; return how many tokens were
+        evaluated, or None if cancelled midway.
+
+        On cancellation the cache holds a valid prefix of ``new`` (the parked run is
+        dropped), so the next request simply reuses less.
+        """
+        memory = self._memory
+        n_tail = len(new) - 1 - plan.tail_start if plan.tail_start < len(new) else 0
+        old_tail_start = plan.tail_start - plan.shift
+        if not llama_cpp.llama_memory_seq_rm(memory, 0, old_tail_start + n_tail if n_tail else plan.keep, -1):
+            self.clear()
+            plan = ReusePlan(keep=0, tail_start=len(new), shift=0)
+            n_tail = 0
+        parked = self.tokens[old_tail_start : old_tail_start + n_tail] if n_tail else []
+        if n_tail:
+            llama_cpp.llama_memory_seq_cp(memory, 0, self.SCRATCH, old_tail_start, old_tail_start + n_tail)
+            llama_cpp.llama_memory_seq_rm(memory, 0, plan.keep, -1)
+        del self.tokens[plan.keep :]
+        gap_end = plan.tail_start if n_tail else len(new)
+        if not self._decode(new[plan.keep : gap_end], plan.keep, cancelled):
+            llama_cpp.llama_memory_seq_rm(memory, self.SCRATCH, -1, -1)
+            return None
+        if n_tail:
+            llama_cpp.llama_memory_seq_add(memory, self.SCRATCH, old_tail_start, old_tail_start + n_tail, plan.shift)
+            llama_cpp.llama_memory_seq_cp(memory, self.SCRATCH, 0, plan.tail_start, plan.tail_start + n_tail)
+            llama_cpp.llama_memory_seq_rm(memory, self.SCRATCH, -1, -1)
+            self.tokens.extend(parked)
+            self.stale_edits += plan.tail_start - plan.keep
+            if not self._decode(new[-1:], len(new) - 1, cancelled):
+                return None
+        return plan.evaluated(len(new))
+
+    def decode_one(self, token: int, position: int) -> None:
+        """Append one generated token (its logits start the next step)."""
+        self._decode([token], position, lambda: False)
+
+    def _decode(self, tokens: Sequence[int], start: int, cancelled: Callable[[], bool]) -> bool:
+        """Evaluate ``tokens`` at positions ``start...``; logits only for the very last one.
+
+        Works in batches of n_batch and checks ``cancelled`` between them; on False
+        what was evaluated so far stays cached and recorded.
+        """
+        for offset in range(0, len(tokens), self._n_batch):
+            if cancelled():
+                return False
+            chunk = tokens[offset : offset + self._n_batch]
+            batch = self._batch
+            batch.n_tokens = len(chunk)
+            for i, token in enumerate(chunk):
+                batch.token[i] = token
+                batch.pos[i] = start + offset + i
+                batch.n_seq_id[i] = 1
+                batch.seq_id[i][0] = 0
+                batch.logits[i] = 0
+            batch.logits[len(chunk) - 1] = 1 if offset + self._n_batch >= len(tokens) else 0
+            status = llama_cpp.llama_decode(self._ctx, batch)
+            if status != 0:
+                raise RuntimeError(f"llama_decode failed with status {status}")
+            self.tokens.extend(chunk)
+        return True
+
+
+class GreedySampler:
+    """llama.cpp's greedy sampler on the logits of the last decoded token."""
+
+    def __init__(self) -> None:
+        self._sampler = llama_cpp.llama_sampler_init_greedy()
+
+    def sample(self, ctx: llama_cpp.llama_context_p) -> int:
+        return int(llama_cpp.llama_sampler_sample(self._sampler, ctx, -1))
+
+    def close(self) -> None:
+        llama_cpp.llama_sampler_free(self._sampler)
+
