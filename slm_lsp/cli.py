@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from slm_lsp import __version__
-from slm_lsp.config import Settings, SettingsError
+from slm_lsp.config import DETERMINISTIC, Settings, SettingsError
 from slm_lsp.gguf_file import ModelFileError
 from slm_lsp.languages import language_for_path
 from slm_lsp.model_source import choose_model
@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        settings = Settings().replace(_overrides(args))
+        fixed = {} if args.command == "serve" else DETERMINISTIC
+        settings = Settings().replace({**fixed, **_overrides(args)})
     except SettingsError as exc:
         print(f"slm-lsp: {exc}", file=sys.stderr)
         return EXIT_USAGE

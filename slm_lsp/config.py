@@ -18,6 +18,10 @@ class SettingsError(ValueError):
     """A configuration value is invalid; the message names the key."""
 
 
+# The headless commands want reproducible output: no time limits, no machine-dependent budgets.
+DETERMINISTIC = {"adaptive_budgets": False, "max_prompt_seconds": 0.0, "max_generation_seconds": 0.0}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a user can tune; defaults suit a 2-core laptop and a small coder model."""
@@ -30,6 +34,13 @@ class Settings:
     prompt_tokens: int = 1536  # budget for prefix + suffix + other files, in model tokens
     suffix_ratio: float = 0.25  # share of the prompt budget given to the text after the cursor
     ready_wait_seconds: float = 2.0  # how long a request waits for a model still loading
+    n_batch: int = 512  # tokens per llama.cpp batch during prompt evaluation
+    n_gpu_layers: int = 0  # layers offloaded to a GPU, if llama.cpp was built with one
+    adaptive_budgets: bool = True  # shrink generation to fit latencyTargetMs at the measured speed
+    latency_target_ms: int = 1000  # what a warm completion should take
+    max_prompt_seconds: float = 20.0  # stop prompt evaluation after this (0 = no limit); it resumes next time
+    max_generation_seconds: float = 4.0  # stop generating after this (0 = no limit), keeping whole lines
+    result_cache_size: int = 256  # completions remembered by exact prompt
 
     def replace(self, overrides: Mapping[str, Any]) -> Settings:
         """Return new settings with ``overrides`` (camelCase or snake_case keys) validated."""
@@ -49,7 +60,10 @@ class Settings:
         return updated
 
 
-_POSITIVE_INTS = {"n_ctx", "max_tokens_single", "max_tokens_multi", "prompt_tokens"}
+_POSITIVE_INTS = {
+    "n_ctx", "max_tokens_single", "max_tokens_multi", "prompt_tokens", "n_batch", "latency_target_ms",
+    "result_cache_size",
+}
 
 
 def _validate(name: str, value: Any) -> Any:
@@ -71,6 +85,18 @@ def _validate(name: str, value: Any) -> Any:
     if name == "suffix_ratio":
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 0.9:
             raise SettingsError(f"setting '{camel}' must be a number between 0 and 0.9, got {value!r}")
+        return float(value)
+    if name == "n_gpu_layers":
+        if not isinstance(value, int) or isinstance(value, bool) or value < -1:
+            raise SettingsError(f"setting '{camel}' must be an integer (-1 = all layers), got {value!r}")
+        return value
+    if name == "adaptive_budgets":
+        if not isinstance(value, bool):
+            raise SettingsError(f"setting '{camel}' must be true or false")
+        return value
+    if name in ("max_prompt_seconds", "max_generation_seconds"):
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 3600.0:
+            raise SettingsError(f"setting '{camel}' must be a number of seconds (0 = no limit)")
         return float(value)
     if name == "ready_wait_seconds":
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 60.0:

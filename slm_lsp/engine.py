@@ -29,7 +29,6 @@ _llama_log = logging.getLogger("slm_lsp.llama_cpp")
 
 Cancelled = Callable[[], bool]
 _LEVELS = {3: logging.INFO, 4: logging.WARNING}
-_N_BATCH = 512
 _TOKENIZER_CTX = 8  # the Llama object's own context is unused: keep it tiny
 
 
@@ -62,6 +61,26 @@ class Generation:
     text: str
     stop_reason: str  # "end", "stop", "length", "cancelled", "deadline"
     timings: Timings = field(default_factory=Timings)
+
+
+@dataclass
+class Speed:
+    """Tokens per second measured on this machine, smoothed over recent requests."""
+
+    prompt_tps: float | None = None
+    decode_tps: float | None = None
+
+    @staticmethod
+    def _blend(old: float | None, new: float) -> float:
+        return new if old is None else 0.7 * old + 0.3 * new
+
+    def observe_prompt(self, tokens: int, ms: float) -> None:
+        if tokens >= 16 and ms > 0:  # a few tokens are dominated by fixed overhead
+            self.prompt_tps = self._blend(self.prompt_tps, tokens * 1000 / ms)
+
+    def observe_decode(self, tokens: int, ms: float) -> None:
+        if tokens >= 4 and ms > 0:
+            self.decode_tps = self._blend(self.decode_tps, tokens * 1000 / ms)
 
 
 class ContextOverflow(ValueError):
@@ -102,6 +121,7 @@ class Engine:
         self._ctx = ctx
         self._sequence = KVSequence(ctx, n_batch)  # type: ignore[arg-type]
         self._sampler = GreedySampler()
+        self.speed = Speed()
 
     def close(self) -> None:
         """Free the llama.cpp context, batch and sampler (the model goes with the Llama object)."""
@@ -114,7 +134,15 @@ class Engine:
             self._ctx = None
 
     @classmethod
-    def load(cls, path: Path | str, *, n_ctx: int = 4096, n_threads: int | None = None) -> Engine:
+    def load(
+        cls,
+        path: Path | str,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        n_batch: int = 512,
+        n_gpu_layers: int = 0,
+    ) -> Engine:
         """Validate and load ``path``; raises ModelFileError with a clear message on failure."""
         info = read_gguf_info(path)
         import llama_cpp
@@ -135,13 +163,14 @@ class Engine:
                     n_batch=_TOKENIZER_CTX,
                     n_ubatch=_TOKENIZER_CTX,
                     n_threads=1,
+                    n_gpu_layers=n_gpu_layers,
                     seed=0,
                     verbose=True,
                 )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelFileError(info.path, f"llama.cpp could not load it ({exc})") from exc
         llm.verbose = False
-        ctx = _new_context(llm, n_ctx, _N_BATCH, threads)
+        ctx = _new_context(llm, n_ctx, n_batch, threads)
         if ctx is None:
             raise ModelFileError(info.path, f"llama.cpp could not create a context of {n_ctx} tokens (out of memory?)")
         facts = _vocab_facts(llm, info)
@@ -150,7 +179,7 @@ class Engine:
             log.info("model %s: FIM family %s (%s layout)", info.name, fmt.family, fmt.order.value)
         else:
             log.info("model %s has no FIM tokens: running in prefix-only mode", info.name)
-        return cls(info, llm, ctx, _N_BATCH, fmt, facts)
+        return cls(info, llm, ctx, n_batch, fmt, facts)
 
     @property
     def name(self) -> str:
@@ -182,16 +211,19 @@ class Engine:
         max_tokens: int,
         stop: Sequence[str] = (),
         cancelled: Cancelled = lambda: False,
-        deadline: float | None = None,
+        prompt_deadline: float | None = None,
+        generation_seconds: float | None = None,
         on_text: Callable[[str], None] | None = None,
     ) -> Generation:
         """Greedy-decode up to ``max_tokens`` after ``ids``.
 
         Stops at an end-of-generation or FIM control token, at the first stop sequence
-        (which is cut off), when ``cancelled()`` turns true, or at ``deadline``
-        (a ``time.monotonic()`` value). ``on_text`` receives the text generated so far
+        (which is cut off), when ``cancelled()`` turns true, when prompt evaluation
+        passes ``prompt_deadline`` (a ``time.monotonic()`` value) or generation has run
+        for ``generation_seconds`` (stop reason "deadline"). ``on_text`` receives the text generated so far
         after each token, for streaming. Only the tokens that differ from the previous
-        prompt are evaluated (see kv_cache).
+        prompt are evaluated (see kv_cache); what a stopped evaluation completed stays
+        cached, so the next request continues from there.
         """
         ids = list(ids)
         if not ids:
@@ -201,10 +233,10 @@ class Engine:
                 f"prompt of {len(ids)} tokens plus {max_tokens} to generate exceeds the context of {self.n_ctx}"
             )
 
-        def stopped() -> str | None:
+        def stopped(limit: float | None) -> str | None:
             if cancelled():
                 return "cancelled"
-            if deadline is not None and time.monotonic() > deadline:
+            if limit is not None and time.monotonic() > limit:
                 return "deadline"
             return None
 
@@ -214,17 +246,31 @@ class Engine:
         if sequence.stale_edits > self.max_stale_tokens:
             sequence.clear()
         plan = plan_reuse(sequence.tokens, ids, can_shift=sequence.can_shift)
-        evaluated = sequence.evaluate(plan, ids, cancelled=lambda: stopped() is not None)
+        evaluated = sequence.evaluate(plan, ids, cancelled=lambda: stopped(prompt_deadline) is not None)
         prompt_done = time.perf_counter()
         timings.prompt_ms = (prompt_done - started) * 1000
-        if evaluated is None:
-            return Generation("", stopped() or "cancelled", timings)
+        if evaluated is None:  # what was evaluated stays cached for the next request
+            timings.reused_tokens = min(plan.keep, len(sequence.tokens))
+            timings.evaluated_tokens = len(sequence.tokens) - timings.reused_tokens
+            return Generation("", stopped(prompt_deadline) or "cancelled", timings)
         timings.evaluated_tokens = evaluated
         timings.reused_tokens = len(ids) - evaluated
-        text, reason = self._decode(len(ids), max_tokens, stop, stopped, timings, on_text)
+        self.speed.observe_prompt(evaluated, timings.prompt_ms)
+        limit = time.monotonic() + generation_seconds if generation_seconds else None
+        text, reason = self._decode(len(ids), max_tokens, stop, lambda: stopped(limit), timings, on_text)
         sequence.truncate(len(ids))  # keep the prompt cached, drop the generated tokens
         timings.generation_ms = (time.perf_counter() - prompt_done) * 1000
+        self.speed.observe_decode(timings.generated_tokens, timings.generation_ms)
         return Generation(text, reason, timings)
+
+    def probe_speed(self, prompt_tokens: int = 96, decode_tokens: int = 6) -> Speed:
+        """Measure this machine's prompt and decode speed on this model (about a second on
+        a 1.3B model), so budgets can adapt before the first real request."""
+        filler = self.tokenize("def f(x):\n    return x + 1\n" * 64)[:prompt_tokens] or [0]
+        self._sequence.clear()
+        self.generate(filler, max_tokens=decode_tokens)
+        self._sequence.clear()
+        return self.speed
 
     def _decode(
         self,

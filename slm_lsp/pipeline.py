@@ -9,13 +9,15 @@ synchronous and must run on the one thread that owns the engine.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from slm_lsp.config import Settings
-from slm_lsp.engine import Engine
+from slm_lsp.engine import Engine, Generation
 from slm_lsp.model_source import ModelChoice, materialise
 from slm_lsp.prompt import PromptParts, build_prompt
+from slm_lsp.result_cache import LRU, TypedAhead, prompt_key
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,8 @@ class Pipeline:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
+        self._results: LRU[str, Generation] = LRU(settings.result_cache_size)
+        self._typed_ahead = TypedAhead()
 
     @classmethod
     def load(cls, settings: Settings, choice: ModelChoice, progress: ProgressReport | None = None) -> Pipeline:
@@ -86,17 +90,30 @@ class Pipeline:
         report("resolving model", 0.0)
         path = materialise(choice, lambda fraction, message: report(message, fraction * 0.5))
         report(f"loading {path.name}", 0.5)
-        engine = Engine.load(path, n_ctx=settings.n_ctx, n_threads=settings.n_threads)
+        engine = Engine.load(
+            path,
+            n_ctx=settings.n_ctx,
+            n_threads=settings.n_threads,
+            n_batch=settings.n_batch,
+            n_gpu_layers=settings.n_gpu_layers,
+        )
+        if settings.adaptive_budgets:
+            report("measuring speed", 0.9)
+            engine.probe_speed()
         report("model ready", 1.0)
         return cls(engine, settings)
 
     def complete(self, request: CompletionRequest, cancelled: Callable[[], bool] = lambda: False) -> CompletionResult:
         if not 0 <= request.offset <= len(request.text):
             raise ValueError(f"cursor offset {request.offset} is outside the document")
-        text, cursor, start, end, lead = _apply_selection(request)
-        prefix, suffix = self._window(text[:cursor], text[cursor:])
-        multiline = _wants_multiline(text[:cursor])
-        max_tokens = self.settings.max_tokens_multi if multiline else self.settings.max_tokens_single
+        text, cursor, lead = _apply_selection(request)
+        before, after = text[:cursor], text[cursor:]
+        doc_key = request.uri or ""
+        if request.selection is None and (rest := self._typed_ahead.lookup(doc_key, before, after)) is not None:
+            return self._result(request, lead, rest, rest, Generation(rest, "typed-ahead"))
+        prefix, suffix = self._window(before, after)
+        multiline = _wants_multiline(before)
+        max_tokens = self._max_tokens(multiline)
         stops = ["\n\n\n"] if multiline else ["\n"]
         prompt_prefix, typed = _heal_trailing_whitespace(prefix)
         ids = build_prompt(
@@ -104,14 +121,47 @@ class Pipeline:
             self.engine.tokenize,
             PromptParts(prefix=prompt_prefix, suffix=suffix, language=request.language),
         )
-        generation = self.engine.generate(ids, max_tokens=max_tokens, stop=stops, cancelled=cancelled)
-        completion = _trim(_drop_typed(generation.text, typed), multiline)
+        key = prompt_key(ids, max_tokens, stops)
+        cached = self._results.get(key)
+        if cached is not None:
+            generation = Generation(cached.text, "cache")
+        else:
+            generation = self._generate(ids, max_tokens, stops, cancelled)
+            if generation.stop_reason in ("end", "stop", "length"):
+                self._results.put(key, generation)
+        completion = _trim(_drop_typed(generation.text, typed), multiline, generation.stop_reason == "deadline")
+        if request.selection is None:
+            self._typed_ahead.remember(doc_key, before, after, completion)
+        return self._result(request, lead, completion, generation.text, generation)
+
+    def _generate(self, ids: list[int], max_tokens: int, stops: list[str], cancelled: Callable[[], bool]) -> Generation:
+        prompt_limit = self.settings.max_prompt_seconds
+        return self.engine.generate(
+            ids,
+            max_tokens=max_tokens,
+            stop=stops,
+            cancelled=cancelled,
+            prompt_deadline=time.monotonic() + prompt_limit if prompt_limit else None,
+            generation_seconds=self.settings.max_generation_seconds or None,
+        )
+
+    def _max_tokens(self, multiline: bool) -> int:
+        """The generation budget: the configured maximum, shrunk to the latency target when
+        adaptive budgets are on and the decode speed is known."""
+        configured = self.settings.max_tokens_multi if multiline else self.settings.max_tokens_single
+        speed = self.engine.speed.decode_tps
+        if not self.settings.adaptive_budgets or speed is None or multiline:
+            return configured
+        return max(8, min(configured, int(speed * self.settings.latency_target_ms / 1000)))
+
+    def _result(self, request: CompletionRequest, lead: str, completion: str, raw: str, generation: Generation) -> CompletionResult:
+        start, end = (request.selection.start, request.selection.end) if request.selection else (request.offset, request.offset)
         return CompletionResult(
             insert_text=lead + completion,
             start=start,
             end=end,
             completion=completion,
-            raw=generation.text,
+            raw=raw,
             model=self.engine.name,
             family=self.engine.fim.family,
             stop_reason=generation.stop_reason,
@@ -128,13 +178,14 @@ class Pipeline:
         return prefix, suffix
 
 
-def _apply_selection(request: CompletionRequest) -> tuple[str, int, int, int, str]:
-    """Document text and cursor as if the selected popup item were already inserted."""
+def _apply_selection(request: CompletionRequest) -> tuple[str, int, str]:
+    """Document text and cursor as if the selected popup item were already inserted,
+    and the text the suggestion must start with."""
     selection = request.selection
     if selection is None:
-        return request.text, request.offset, request.offset, request.offset, ""
+        return request.text, request.offset, ""
     text = request.text[: selection.start] + selection.text + request.text[selection.end :]
-    return text, selection.start + len(selection.text), selection.start, selection.end, selection.text
+    return text, selection.start + len(selection.text), selection.text
 
 
 def _heal_trailing_whitespace(prefix: str) -> tuple[str, str]:
@@ -161,7 +212,10 @@ def _wants_multiline(before: str) -> bool:
     return not line.strip()
 
 
-def _trim(text: str, multiline: bool) -> str:
+def _trim(text: str, multiline: bool, cut_short: bool = False) -> str:
+    """Shape raw output; output cut short by a time budget keeps only its whole lines."""
+    if cut_short:
+        text = text[: text.rfind("\n") + 1] if multiline else ""
     if not multiline:
         text = text.split("\n", 1)[0]
     text = text.rstrip()

@@ -345,3 +345,22 @@ def test_tcp_transport(embedded_model: Path, clean_env: dict[str, str]) -> None:
     finally:
         process.kill()
         process.wait()
+
+
+async def test_burst_of_requests_leaves_one_generation(start_server: StartServer) -> None:
+    """Ten requests back to back (an editor without debounce): only the last one is answered."""
+    client = await start_server(options=LONG)
+    open_document(client, FIZZBUZZ)
+    await wait_settled(client)
+    burst = [asyncio.ensure_future(inline(client, 4, 0)) for _ in range(9)]
+    await asyncio.sleep(0)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text="def add(a, b):\n    return\n")],
+        )
+    )
+    last = await inline(client, 1, 10)
+    results = await asyncio.gather(*burst)
+    assert all(not r.items for r in results)
+    assert len(last.items) == 1
