@@ -21,6 +21,8 @@ from tests.conftest import SERVER_COMMAND
 from tests.raw_lsp import RawServer
 
 URI = "file:///work/example.py"
+# Tests check behaviour, not speed: no time budgets, so a loaded CI machine gives the same answers.
+UNTIMED = {"maxPromptSeconds": 0, "maxGenerationSeconds": 0, "adaptiveBudgets": False}
 StartServer = Callable[..., Awaitable[LanguageClient]]
 
 
@@ -41,7 +43,7 @@ async def start_server(embedded_model: Path, clean_env: dict[str, str]) -> Async
         client = await ClientServerConfig(server_command=command, server_env=clean_env).start()
         clients.append(client)
         await client.initialize_session(
-            types.InitializeParams(capabilities=_capabilities(), initialization_options=options)
+            types.InitializeParams(capabilities=_capabilities(), initialization_options={**UNTIMED, **(options or {})})
         )
         return client
 
@@ -214,7 +216,7 @@ def test_malformed_requests_get_errors_and_the_server_keeps_serving(embedded_mod
     """Negative positions and wrong types cannot be sent by a typed client: use raw frames."""
     server = RawServer([*SERVER_COMMAND, "--model", str(embedded_model)], clean_env)
     try:
-        server.request("initialize", {"capabilities": {}, "processId": None})
+        server.request("initialize", {"capabilities": {}, "processId": None, "initializationOptions": UNTIMED})
         server.notify("initialized", {})
         server.notify("textDocument/didOpen", {
             "textDocument": {"uri": URI, "languageId": "python", "version": 1, "text": "def add(a, b):\n    return\n"}
@@ -262,8 +264,9 @@ async def test_invalid_initialization_options_are_reported(start_server: StartSe
     client = await start_server(options={"nCtx": "big"})
     await wait_settled(client)
     assert any("nCtx" in m.message for m in client.messages)
+    assert (await status(client))["state"] == "ready"  # loaded with the defaults
     open_document(client, "def add(a, b):\n    return\n")
-    assert len((await inline(client, 1, 10)).items) == 1
+    await inline(client, 1, 10)  # answered (with the default time budgets the text may be cut)
 
 
 FIZZBUZZ = 'def fizzbuzz(n):\n    """Return "Fizz", "Buzz", "FizzBuzz" or the number."""\n    if n % 15 == 0:\n        return "FizzBuzz"\n'
