@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from slm_lsp import __version__
+from slm_lsp.actions.cli import add_explain_arguments
 from slm_lsp.config import DETERMINISTIC, Settings, SettingsError
 from slm_lsp.gguf_file import ModelFileError
 from slm_lsp.languages import language_for_path
@@ -74,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("requests", type=Path, help="JSONL: {id?, path | text, language?, line, character}")
     batch.add_argument("--timings", action="store_true", help="include timings (output is no longer diffable)")
     batch.set_defaults(run=_batch)
+
+    add_explain_arguments(
+        commands.add_parser("explain", parents=[common], help="explain lines A-B of a file (1-based, inclusive)")
+    )
     return parser
 
 

@@ -20,6 +20,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
 from slm_lsp import __version__
+from slm_lsp.actions import register_actions
 from slm_lsp.config import Settings, SettingsError
 from slm_lsp.pipeline import CompletionRequest, CompletionResult, Selection
 from slm_lsp.protocol import AlreadyAnswered, SlmProtocol
@@ -101,6 +102,7 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
     def shutdown(ls: SlmLanguageServer, params: Any) -> None:
         ls.service.shutdown()
 
+    register_actions(server)
     return server
 
 

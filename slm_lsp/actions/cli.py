@@ -1,0 +1,158 @@
+"""``slm-lsp explain FILE --lines A-B``: the explain action without an editor.
+
+Runs exactly what the server's "Explain selection" runs (privacy gate, prompt, model,
+clean-up), prints the explanation to stdout (``--json`` adds model, prompt style, stop
+reason and timings) and, with ``--stream``, the growing text to stderr while it is written.
+Exit codes as for the other commands: 0 done, 1 the request failed (unreadable file, bad
+line range, excluded by the privacy settings), 2 model error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from slm_lsp.actions import core
+from slm_lsp.actions.privacy import excluded, make_gate
+from slm_lsp.config import Settings
+from slm_lsp.gguf_file import ModelFileError
+from slm_lsp.languages import language_for_path
+
+EXIT_OK, EXIT_REQUEST_FAILED, EXIT_USAGE = 0, 1, 2
+MAX_FILE_BYTES = 4 << 20
+_LINES = re.compile(r"^\s*(\d+)\s*(?:[-:,]\s*(\d+)\s*)?$")
+
+
+def add_explain_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the ``explain`` arguments to ``parser`` (a subcommand parser) and set its handler."""
+    parser.add_argument("file", type=Path, help="the source file")
+    parser.add_argument("--lines", required=True, metavar="A-B",
+                        help="1-based inclusive line range to explain, e.g. 10-24 (or a single line: 10)")
+    parser.add_argument("--language", help="LSP languageId (default: from the file name)")
+    parser.add_argument("--max-tokens", type=int, help="generation budget (default: the prompt style's)")
+    parser.add_argument("--workspace", type=Path, help="workspace root for the privacy rules (default: the file's git work tree)")
+    parser.add_argument("--json", action="store_true", help="print JSON with text, model, promptStyle, stopReason, timings")
+    parser.add_argument("--stream", action="store_true", help="show the explanation on stderr while it is generated")
+    parser.set_defaults(run=run_explain)
+    return parser
+
+
+def parse_lines(value: str, line_count: int) -> tuple[int, int]:
+    """``"A-B"`` (1-based, inclusive) checked against a file of ``line_count`` lines."""
+    match = _LINES.match(value)
+    if match is None:
+        raise ValueError(f"--lines expects A-B (1-based, inclusive), got {value!r}")
+    first = int(match.group(1))
+    last = int(match.group(2) or first)
+    if first < 1 or last < first:
+        raise ValueError(f"--lines {value}: the range must start at 1 or later and not end before it starts")
+    if last > line_count:
+        raise ValueError(f"--lines {value}: the file has only {line_count} lines")
+    return first, last
+
+
+def _read(path: Path) -> str:
+    data = path.read_bytes()
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(f"{path} is too large ({len(data)} bytes, limit {MAX_FILE_BYTES})")
+    if b"\0" in data[:8192]:
+        raise ValueError(f"{path} is a binary file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path} is not UTF-8 text") from exc
+
+
+def run_explain(args: argparse.Namespace, settings: Settings) -> int:
+    """Explain ``args.lines`` of ``args.file`` with the configured model; returns the exit code."""
+    path: Path = args.file
+    gate = make_gate([args.workspace] if getattr(args, "workspace", None) else [])
+    uri = path.resolve().as_uri()
+    is_excluded, rule = excluded(gate, uri)
+    if is_excluded:
+        print(f"slm-lsp: {path} is excluded from the model by the privacy settings ({rule})", file=sys.stderr)
+        return EXIT_REQUEST_FAILED
+    try:
+        text = _read(path)
+        lines = text.splitlines(keepends=True)
+        first, last = parse_lines(args.lines, len(lines))
+    except OSError as exc:
+        print(f"slm-lsp: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_REQUEST_FAILED
+    except ValueError as exc:
+        print(f"slm-lsp: {exc}", file=sys.stderr)
+        return EXIT_REQUEST_FAILED
+    max_tokens = getattr(args, "max_tokens", None)
+    if max_tokens is not None and not 1 <= max_tokens <= 2048:
+        print("slm-lsp: --max-tokens must be from 1 to 2048", file=sys.stderr)
+        return EXIT_USAGE
+    start = sum(len(line) for line in lines[: first - 1])
+    end = start + sum(len(line) for line in lines[first - 1 : last])
+    language = getattr(args, "language", None) or language_for_path(path)
+    document = core.Document(text, uri, language, path.name)
+
+    from slm_lsp.model_source import choose_model
+    from slm_lsp.pipeline import Pipeline
+
+    try:
+        pipeline = Pipeline.load(settings, choose_model(settings.model))
+    except ModelFileError as exc:
+        print(f"slm-lsp: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    shown = _Stream() if getattr(args, "stream", False) else None
+    try:
+        outcome = core.explain(pipeline.engine, document, start, end, gate, max_tokens=max_tokens,
+                               on_text=shown.update if shown else None)
+    except core.ActionError as exc:
+        print(f"slm-lsp: {exc}", file=sys.stderr)
+        return EXIT_REQUEST_FAILED
+    finally:
+        if shown is not None:
+            shown.finish()
+    if args.json:
+        payload: dict[str, Any] = {**outcome.as_dict(), "model": pipeline.engine.name, "file": str(path)}
+        print(json.dumps(payload, ensure_ascii=False))
+    else:
+        print(outcome.text)
+    return EXIT_OK if outcome.text else EXIT_REQUEST_FAILED
+
+
+class _Stream:
+    """Writes the growing explanation to stderr, only the newly added characters."""
+
+    def __init__(self) -> None:
+        self._shown = ""
+
+    def update(self, text: str) -> None:
+        if text.startswith(self._shown):
+            sys.stderr.write(text[len(self._shown) :])
+        else:
+            sys.stderr.write("\n" + text)
+        self._shown = text
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self._shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m slm_lsp.actions.cli FILE --lines A-B [--model PATH]`` (until the main CLI has it)."""
+    parser = argparse.ArgumentParser(prog="slm-lsp explain", description="Explain lines of a file with the local model.")
+    parser.add_argument("--model")
+    parser.add_argument("--n-ctx", type=int)
+    parser.add_argument("--threads", type=int)
+    add_explain_arguments(parser)
+    args = parser.parse_args(argv)
+    overrides = {k: v for k, v in {"model": args.model, "n_ctx": args.n_ctx, "n_threads": args.threads}.items()
+                 if v is not None}
+    return run_explain(args, Settings().replace(overrides))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
