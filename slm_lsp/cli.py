@@ -12,12 +12,15 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 from slm_lsp import __version__
 from slm_lsp.actions.cli import add_explain_arguments
+from slm_lsp.evaluation import Completion, Problem
+from slm_lsp.evaluation.cli import add_eval_arguments, run_from_args
+from slm_lsp.privacy import PrivacyGate
 from slm_lsp.config import DETERMINISTIC, Settings, SettingsError
 from slm_lsp.gguf_file import ModelFileError
 from slm_lsp.languages import language_for_path
@@ -79,7 +82,41 @@ def _parser() -> argparse.ArgumentParser:
     add_explain_arguments(
         commands.add_parser("explain", parents=[common], help="explain lines A-B of a file (1-based, inclusive)")
     )
+
+    evaluate = commands.add_parser("eval", parents=[common], help="score the pipeline on HumanEval infilling")
+    add_eval_arguments(evaluate)
+    evaluate.set_defaults(run=_eval)
+
+    why = commands.add_parser("why", parents=[common], help="say whether a file is excluded from prompts, and why")
+    why.add_argument("file", help="a path or a file: URI")
+    why.add_argument("--workspace", type=Path, help="workspace folder (default: the file's git work tree)")
+    why.set_defaults(run=_why)
     return parser
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    def complete_factory(_args: argparse.Namespace) -> Callable[[Problem], Completion]:
+        pipeline = _load(settings)
+
+        def complete(problem: Problem) -> Completion:
+            request = CompletionRequest(text=problem.document, offset=problem.cursor, language="python")
+            result = pipeline.complete(request)
+            return Completion(text=result.completion, raw=result.raw, timings=result.timings,
+                              meta={"stop_reason": result.stop_reason})
+
+        return complete
+
+    try:
+        return run_from_args(args, complete_factory)
+    except ModelFileError as exc:
+        print(f"slm-lsp: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _why(args: argparse.Namespace, settings: Settings) -> int:
+    gate = PrivacyGate([args.workspace] if args.workspace else [])
+    print(gate.explain(args.file))
+    return EXIT_OK
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:

@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from slm_lsp.config import Settings
 from slm_lsp.engine import Engine, Generation
 from slm_lsp.model_source import ModelChoice, materialise
-from slm_lsp.prompt import PromptParts, build_prompt
+from slm_lsp.context import ContextEngine
+from slm_lsp.postprocess import CompletionMode, InlineEdit, decide_mode, postprocess, stop_sequences, to_inline_edit
+from slm_lsp.privacy import GateError, PrivacyGate
+from slm_lsp.prompt import PromptParts, Snippet, build_prompt
 from slm_lsp.result_cache import LRU, TypedAhead, prompt_key
 
 log = logging.getLogger(__name__)
@@ -77,14 +80,22 @@ class CompletionResult:
 class Pipeline:
     """Runs completions on one loaded engine with one set of settings."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, settings: Settings, context: ContextEngine | None = None) -> None:
         self.engine = engine
         self.settings = settings
+        # Without a workspace the gate judges each file under its own git work tree.
+        self.context = context or ContextEngine([], PrivacyGate())
         self._results: LRU[str, Generation] = LRU(settings.result_cache_size)
         self._typed_ahead = TypedAhead()
 
     @classmethod
-    def load(cls, settings: Settings, choice: ModelChoice, progress: ProgressReport | None = None) -> Pipeline:
+    def load(
+        cls,
+        settings: Settings,
+        choice: ModelChoice,
+        progress: ProgressReport | None = None,
+        context: ContextEngine | None = None,
+    ) -> Pipeline:
         """Materialise and load the chosen model; raises ModelFileError with a clear message."""
         report = progress or (lambda message, fraction: None)
         report("resolving model", 0.0)
@@ -101,26 +112,43 @@ class Pipeline:
             report("measuring speed", 0.9)
             engine.probe_speed()
         report("model ready", 1.0)
-        return cls(engine, settings)
+        return cls(engine, settings, context)
 
     def complete(self, request: CompletionRequest, cancelled: Callable[[], bool] = lambda: False) -> CompletionResult:
         if not 0 <= request.offset <= len(request.text):
             raise ValueError(f"cursor offset {request.offset} is outside the document")
+        gate = self.context.gate
+        if gate.check_source(request.uri).excluded:  # no completion at all for an excluded file
+            return self._result(request, None, "", "", Generation("", "excluded"))
         text, cursor, lead = _apply_selection(request)
         before, after = text[:cursor], text[cursor:]
         doc_key = request.uri or ""
         if request.selection is None and (rest := self._typed_ahead.lookup(doc_key, before, after)) is not None:
-            return self._result(request, lead, rest, rest, Generation(rest, "typed-ahead"))
-        prefix, suffix = self._window(before, after)
-        multiline = _wants_multiline(before)
-        max_tokens = self._max_tokens(multiline)
-        stops = ["\n\n\n"] if multiline else ["\n"]
-        prompt_prefix, typed = _heal_trailing_whitespace(prefix)
-        ids = build_prompt(
-            self.engine.fim,
-            self.engine.tokenize,
-            PromptParts(prefix=prompt_prefix, suffix=suffix, language=request.language),
+            return self._result(request, _edit(request, rest, lead), rest, rest, Generation(rest, "typed-ahead"))
+        try:
+            context = self.context.assemble(
+                request.uri, text, cursor, request.language,
+                count_tokens=self.engine.count_tokens,
+                budget_tokens=self.settings.prompt_tokens,
+                prefix_ratio=1.0 - self.settings.suffix_ratio if self.engine.fim.supports_fim else 1.0,
+            )
+            gate.final_check([*context.extras, context.prefix, context.suffix])
+        except GateError as exc:
+            log.info("no completion: %s", exc)
+            return self._result(request, None, "", "", Generation("", "excluded"))
+        mode = decide_mode(before, after, request.language)
+        max_tokens = self._max_tokens(mode is CompletionMode.MULTI)
+        stops = stop_sequences(request.language, mode)
+        prompt_prefix, typed = _heal_trailing_whitespace(context.prefix.text)
+        parts = PromptParts(
+            prefix=prompt_prefix,
+            suffix=context.suffix.text if self.engine.fim.supports_fim else "",
+            snippets=[Snippet(str(piece.source), piece.text) for piece in context.extras],
+            path=context.path,
+            repo_name=self.context.roots[0].name if self.context.roots else None,
+            language=request.language,
         )
+        ids = build_prompt(self.engine.fim, self.engine.tokenize, parts)
         key = prompt_key(ids, max_tokens, stops)
         cached = self._results.get(key)
         if cached is not None:
@@ -129,10 +157,14 @@ class Pipeline:
             generation = self._generate(ids, max_tokens, stops, cancelled)
             if generation.stop_reason in ("end", "stop", "length"):
                 self._results.put(key, generation)
-        completion = _trim(_drop_typed(generation.text, typed), multiline, generation.stop_reason == "deadline")
+        raw = _drop_typed(generation.text, typed)
+        if generation.stop_reason == "deadline":  # cut short: keep whole lines only
+            raw = raw[: raw.rfind("\n") + 1] if mode is CompletionMode.MULTI else ""
+        completion = postprocess(raw, before, after, request.language, mode, truncated=generation.stop_reason == "length")
+        completion = gate.scan_output(completion, prefix=before) or ""
         if request.selection is None:
             self._typed_ahead.remember(doc_key, before, after, completion)
-        return self._result(request, lead, completion, generation.text, generation)
+        return self._result(request, _edit(request, completion, lead), completion, generation.text, generation)
 
     def _generate(self, ids: list[int], max_tokens: int, stops: list[str], cancelled: Callable[[], bool]) -> Generation:
         prompt_limit = self.settings.max_prompt_seconds
@@ -154,12 +186,16 @@ class Pipeline:
             return configured
         return max(8, min(configured, int(speed * self.settings.latency_target_ms / 1000)))
 
-    def _result(self, request: CompletionRequest, lead: str, completion: str, raw: str, generation: Generation) -> CompletionResult:
-        start, end = (request.selection.start, request.selection.end) if request.selection else (request.offset, request.offset)
+    def _result(
+        self, request: CompletionRequest, edit: InlineEdit | None, completion: str, raw: str, generation: Generation
+    ) -> CompletionResult:
+        if edit is None:
+            edit = InlineEdit("", request.offset, request.offset)
+            completion = ""
         return CompletionResult(
-            insert_text=lead + completion,
-            start=start,
-            end=end,
+            insert_text=edit.insert_text,
+            start=edit.start,
+            end=edit.end,
             completion=completion,
             raw=raw,
             model=self.engine.name,
@@ -167,15 +203,6 @@ class Pipeline:
             stop_reason=generation.stop_reason,
             timings=generation.timings.as_dict(),
         )
-
-    def _window(self, before: str, after: str) -> tuple[str, str]:
-        """The prefix and suffix that fit the prompt budget, cut at line boundaries."""
-        budget = self.settings.prompt_tokens
-        suffix_budget = int(budget * self.settings.suffix_ratio) if self.engine.fim.supports_fim else 0
-        count = self.engine.count_tokens
-        prefix = _tail_within(before, budget - suffix_budget, count)
-        suffix = _head_within(after, suffix_budget, count) if suffix_budget else ""
-        return prefix, suffix
 
 
 def _apply_selection(request: CompletionRequest) -> tuple[str, int, str]:
@@ -207,65 +234,9 @@ def _drop_typed(generated: str, typed: str) -> str:
     return generated[len(typed) :] if generated.startswith(typed) else generated.lstrip(" \t")
 
 
-def _wants_multiline(before: str) -> bool:
-    line = before.rsplit("\n", 1)[-1]
-    return not line.strip()
-
-
-def _trim(text: str, multiline: bool, cut_short: bool = False) -> str:
-    """Shape raw output; output cut short by a time budget keeps only its whole lines."""
-    if cut_short:
-        text = text[: text.rfind("\n") + 1] if multiline else ""
-    if not multiline:
-        text = text.split("\n", 1)[0]
-    text = text.rstrip()
-    return text if text.strip() else ""
-
-
-def _tail_within(text: str, budget: int, count: Callable[[str], int]) -> str:
-    """The longest run of whole lines at the end of ``text`` within ``budget`` tokens.
-
-    The line holding the cursor is always kept (cut by characters if it alone is over).
-    """
-    lines = text.splitlines(keepends=True) or [""]
-    kept: list[str] = []
-    used = 0
-    for line in reversed(lines):
-        cost = count(line)
-        if used + cost > budget:
-            if not kept:
-                kept.append(_chars_within(line, budget, count, from_end=True))
-            break
-        kept.append(line)
-        used += cost
-    return "".join(reversed(kept))
-
-
-def _head_within(text: str, budget: int, count: Callable[[str], int]) -> str:
-    """The longest run of whole lines at the start of ``text`` within ``budget`` tokens."""
-    kept: list[str] = []
-    used = 0
-    for line in text.splitlines(keepends=True):
-        cost = count(line)
-        if used + cost > budget:
-            if not kept:
-                kept.append(_chars_within(line, budget, count, from_end=False))
-            break
-        kept.append(line)
-        used += cost
-    return "".join(kept)
-
-
-def _chars_within(line: str, budget: int, count: Callable[[str], int], *, from_end: bool) -> str:
-    """Binary-search the longest end (or start) of one long line within ``budget`` tokens."""
-    low, high = 0, len(line)
-    while low < high:
-        mid = (low + high + 1) // 2
-        piece = line[-mid:] if from_end else line[:mid]
-        if count(piece) <= budget:
-            low = mid
-        else:
-            high = mid - 1
-    if low == 0:
-        return ""
-    return line[-low:] if from_end else line[:low]
+def _edit(request: CompletionRequest, completion: str, lead: str) -> InlineEdit | None:
+    """The LSP-shaped edit for ``completion`` at the request's cursor or popup selection."""
+    start, end = (request.selection.start, request.selection.end) if request.selection else (request.offset, request.offset)
+    line_end = request.text.find("\n", end)
+    line_after = request.text[end : line_end if line_end >= 0 else len(request.text)].rstrip("\r")
+    return to_inline_edit(completion, line_after, start=start, end=end, lead=lead)

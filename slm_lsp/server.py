@@ -11,18 +11,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path as uris_to_fs_path
 from pygls.workspace import TextDocument
 
 from slm_lsp import __version__
 from slm_lsp.actions import register_actions
 from slm_lsp.config import Settings, SettingsError
+from slm_lsp.context import ContextEngine
 from slm_lsp.pipeline import CompletionRequest, CompletionResult, Selection
+from slm_lsp.privacy import PrivacyGate
 from slm_lsp.protocol import AlreadyAnswered, SlmProtocol
 from slm_lsp.positions import PositionError, offset_at, position_at
 from slm_lsp.service import CompletionService, ModelState, RequestSuperseded
@@ -30,6 +34,8 @@ from slm_lsp.service import CompletionService, ModelState, RequestSuperseded
 log = logging.getLogger(__name__)
 
 STATUS_METHOD = "slm/status"
+WHY_EXCLUDED_METHOD = "slm/whyExcluded"
+_IGNORE_FILES = {".gitignore", ".slmignore", "exclude", "config"}  # the last two under .git/
 
 
 class SlmLanguageServer(LanguageServer):
@@ -38,7 +44,9 @@ class SlmLanguageServer(LanguageServer):
     def __init__(self, overrides: dict[str, Any] | None = None) -> None:
         super().__init__("slm-lsp", __version__, protocol_cls=SlmProtocol)
         self.overrides = overrides or {}
-        self.service = CompletionService(Settings().replace(self.overrides))
+        self.gate = PrivacyGate()
+        self.context = ContextEngine([], self.gate)
+        self.service = CompletionService(Settings().replace(self.overrides), self.context)
 
     def show_error(self, message: str) -> None:
         self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=message))
@@ -64,11 +72,51 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
         except SettingsError as exc:
             ls.show_error(f"slm-lsp: {exc}; using the defaults")
             settings = Settings().replace(ls.overrides)
-        ls.service = CompletionService(settings)
+        roots = _workspace_roots(params)
+        ls.gate = PrivacyGate(roots)
+        ls.context = ContextEngine(roots, ls.gate)
+        ls.service = CompletionService(settings, ls.context)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: SlmLanguageServer, params: types.InitializedParams) -> None:
+        ls.context.start_indexing()
         await _load_model(ls)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: SlmLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+        document = params.text_document
+        ls.context.document_opened(document.uri, document.text, document.language_id)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: SlmLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+        document = ls.workspace.text_documents.get(unquote(params.text_document.uri))
+        if document is not None:
+            ls.context.document_changed(document.uri, document.source)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: SlmLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
+        ls.context.document_saved(params.text_document.uri)
+        _invalidate_if_ignore_file(ls, params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: SlmLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.context.document_closed(params.text_document.uri)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def watched_files(ls: SlmLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
+        kinds = {types.FileChangeType.Created: "created", types.FileChangeType.Changed: "changed",
+                 types.FileChangeType.Deleted: "deleted"}
+        for change in params.changes:
+            _invalidate_if_ignore_file(ls, change.uri)
+        ls.context.file_events([(change.uri, kinds[change.type]) for change in params.changes])
+
+    @server.feature(WHY_EXCLUDED_METHOD)
+    def why_excluded(ls: SlmLanguageServer, params: Any) -> dict[str, Any]:
+        uri = getattr(params, "uri", None)
+        if not isinstance(uri, str):
+            raise JsonRpcInvalidParams("slm/whyExcluded needs {uri: string}")
+        decision = ls.gate.check_uri(uri)
+        return {"excluded": decision.excluded, "rule": decision.rule, "explanation": ls.gate.explain(uri)}
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(
@@ -101,6 +149,7 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: SlmLanguageServer, params: Any) -> None:
         ls.service.shutdown()
+        ls.context.shutdown()
 
     register_actions(server)
     return server
@@ -136,6 +185,22 @@ async def _load_model(ls: SlmLanguageServer) -> None:
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=end_message))
     if service.state is ModelState.FAILED:
         ls.show_error(f"slm-lsp: {service.error}. Inline completions are off until this is fixed.")
+
+
+def _workspace_roots(params: types.InitializeParams) -> list[Path]:
+    """Workspace folders as paths (only ``file:`` folders can hold files to read)."""
+    uris = [folder.uri for folder in params.workspace_folders or []] or ([params.root_uri] if params.root_uri else [])
+    roots = [Path(path) for uri in uris if uri.startswith("file:") and (path := uris_to_fs_path(uri))]
+    if not roots and params.root_path:
+        roots.append(Path(params.root_path))
+    return roots
+
+
+def _invalidate_if_ignore_file(ls: SlmLanguageServer, uri: str) -> None:
+    """A changed ignore file can change any decision: drop the gate's caches and re-check."""
+    if uri.rsplit("/", 1)[-1] in _IGNORE_FILES:
+        ls.gate.invalidate(uri)
+        ls.context.privacy_changed()
 
 
 def _open_document(ls: SlmLanguageServer, uri: str) -> TextDocument:

@@ -18,6 +18,7 @@ from typing import TypeVar
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from slm_lsp.config import Settings
+from slm_lsp.context import ContextEngine
 from slm_lsp.gguf_file import ModelFileError
 from slm_lsp.model_source import ModelChoice, choose_model
 from slm_lsp.pipeline import CompletionRequest, CompletionResult, Pipeline, ProgressReport
@@ -40,8 +41,9 @@ class RequestSuperseded(Exception):
 class CompletionService:
     """Loads the model once in the background and runs completions one at a time."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, context: ContextEngine | None = None) -> None:
         self.settings = settings
+        self.context = context
         self.state = ModelState.NOT_LOADED
         self.error: str | None = None
         self.last: dict[str, object] = {}  # stop reason and timings of the latest generation
@@ -59,7 +61,7 @@ class CompletionService:
 
     def _load(self, progress: ProgressReport) -> None:
         try:
-            self._pipeline = Pipeline.load(self.settings, self.choice, progress)
+            self._pipeline = Pipeline.load(self.settings, self.choice, progress, self.context)
             self.state = ModelState.READY
             engine = self._pipeline.engine
             log.info("model ready: %s (%s)", engine.name, engine.fim.family)

@@ -251,6 +251,11 @@ def build_tiny_model(
     seed: int = 0,
     name: str | None = None,
     extra_metadata: dict[str, Any] | None = None,
+    n_ff: int | None = None,
+    n_head_kv: int | None = None,
+    rope_freq_base: float = 10000.0,
+    tied_output: bool = True,
+    greedy_token: int | None = None,
 ) -> Path:
     """Write a random-weight model around the real tokenizer of ``vocab`` to ``out_path``.
 
@@ -258,12 +263,20 @@ def build_tiny_model(
     qwen2 and qwen2.5-coder, starcoder2 for starcoder), since the server tells some FIM
     families apart by architecture. Every ``tokenizer.*`` key of the vocab is copied, so
     llama.cpp finds the same special and FIM tokens as in the real model. Weights are f16 matrices and f32 norms/biases drawn
-    from ``seed``; the output projection is tied to the token embedding to stay small.
+    from ``seed``; by default the output projection is tied to the token embedding to stay small.
 
     ``extra_metadata`` adds or overrides keys after everything else; a value of None
     removes the key (e.g. ``tokenizer.ggml.add_bos_token`` to test llama.cpp's default).
     An existing key keeps its GGUF type, which llama.cpp checks strictly; a new int is
     written as UINT32, a list as an array typed by its first element.
+
+    A real model's full shape (for benchmarks) needs the remaining knobs: ``n_ff`` (feed-forward
+    width, default ``4 * n_embd``), ``n_head_kv`` (grouped-query attention, default
+    ``n_head``), ``rope_freq_base`` and ``tied_output=False`` for a separate ``output.weight``.
+    ``greedy_token`` (needs an untied output) makes greedy decoding emit that token after any
+    input, so a benchmark generates a fixed number of tokens: every token embedding gets a
+    large shared component that dominates the final hidden state, and only that token's output
+    row points along it. Speed does not depend on weight values.
     """
     source = read_vocab_metadata(vocab)
     arch = decode_value(source["general.architecture"])
@@ -273,7 +286,13 @@ def build_tiny_model(
         raise ValueError(f"n_embd ({n_embd}) must be a multiple of n_head ({n_head})")
     shape = _ARCHS[arch]
     n_vocab = _U64.unpack_from(source["tokenizer.ggml.tokens"], 8)[0]
-    n_ff = 4 * n_embd
+    n_ff = n_ff or 4 * n_embd
+    n_head_kv = n_head_kv or n_head
+    if n_head % n_head_kv:
+        raise ValueError(f"n_head ({n_head}) must be a multiple of n_head_kv ({n_head_kv})")
+    n_embd_kv = n_embd // n_head * n_head_kv
+    if greedy_token is not None and (tied_output or not 0 <= greedy_token < n_vocab):
+        raise ValueError("greedy_token needs tied_output=False and a token id of the vocabulary")
 
     string, u32, f32 = GGUFValueType.STRING, GGUFValueType.UINT32, GGUFValueType.FLOAT32
     norm_eps_key = "layer_norm_epsilon" if shape.layernorm else "layer_norm_rms_epsilon"
@@ -287,9 +306,9 @@ def build_tiny_model(
         f"{arch}.block_count": _encode(n_layer, u32),
         f"{arch}.feed_forward_length": _encode(n_ff, u32),
         f"{arch}.attention.head_count": _encode(n_head, u32),
-        f"{arch}.attention.head_count_kv": _encode(n_head, u32),
+        f"{arch}.attention.head_count_kv": _encode(n_head_kv, u32),
         f"{arch}.attention.{norm_eps_key}": _encode(1e-5, f32),
-        f"{arch}.rope.freq_base": _encode(10000.0, f32),
+        f"{arch}.rope.freq_base": _encode(rope_freq_base, f32),
     }
     metadata.update({k: v for k, v in source.items() if k.startswith("tokenizer.")})
     for key, value in (extra_metadata or {}).items():
@@ -316,9 +335,10 @@ def build_tiny_model(
         blk = f"blk.{i}"
         tensors[f"{blk}.attn_norm.weight"] = vector(n_embd, 1.0)
         for proj in ("attn_q", "attn_k", "attn_v"):
-            tensors[f"{blk}.{proj}.weight"] = matrix(n_embd, n_embd)
+            rows = n_embd if proj == "attn_q" else n_embd_kv
+            tensors[f"{blk}.{proj}.weight"] = matrix(rows, n_embd)
             if shape.qkv_bias:
-                tensors[f"{blk}.{proj}.bias"] = vector(n_embd, 0.0)
+                tensors[f"{blk}.{proj}.bias"] = vector(rows, 0.0)
         tensors[f"{blk}.attn_output.weight"] = matrix(n_embd, n_embd)
         tensors[f"{blk}.ffn_norm.weight"] = vector(n_embd, 1.0)
         if not shape.layernorm:
@@ -334,6 +354,15 @@ def build_tiny_model(
     tensors["output_norm.weight"] = vector(n_embd, 1.0)
     if shape.layernorm:
         tensors["output_norm.bias"] = vector(n_embd, 0.0)
+    if not tied_output:
+        tensors["output.weight"] = matrix(n_vocab, n_embd)
+    if greedy_token is not None:
+        # Residual stream ~ 50 * direction (each layer adds a few units at most), so the
+        # normalised final state is ~ direction and greedy_token's logit (~200) beats the
+        # random rows (~1) whatever the input.
+        direction = np.where(rng.standard_normal(n_embd) > 0, 1.0, -1.0).astype(np.float32)
+        tensors["token_embd.weight"] += (50.0 * direction).astype(np.float16)
+        tensors["output.weight"][greedy_token] = (0.1 * direction).astype(np.float16)
 
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)

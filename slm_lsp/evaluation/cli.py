@@ -1,0 +1,73 @@
+"""Command-line glue for ``slm-lsp eval``: the options, and running a parsed command.
+
+The main CLI owns model loading, so it passes a ``complete_factory`` that turns the parsed
+arguments into a completer running the real pipeline; this module never imports the
+engine. ``--self-test`` needs no model at all.
+
+Exit codes: 0 done (or self-test passed), 1 self-test failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from slm_lsp.evaluation.problems import SETS, load_problems, select
+from slm_lsp.evaluation.runner import Completer, run_eval
+from slm_lsp.evaluation.sandbox import DEFAULT_TIMEOUT
+from slm_lsp.evaluation.selftest import SelfTestResult, self_test
+
+CompleterFactory = Callable[[argparse.Namespace], Completer]
+
+
+def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``eval`` options to ``parser`` (``--model`` only if the parser lacks it)."""
+    parser.add_argument("--set", choices=list(SETS), default="single", help="problem set (default: single)")
+    parser.add_argument("--n", type=_count, default=None, help="number of problems (default: the whole set)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for choosing --n problems (default: 0)")
+    parser.add_argument("--out", type=Path, help="write every completion with its scores and timings as JSONL")
+    parser.add_argument("--self-test", action="store_true", help="check the scorer: canonical pass, empty fail")
+    parser.add_argument("--jobs", type=_count, default=2, help="test programs run in parallel (default: 2)")
+    parser.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT, help=f"seconds per test program (default: {DEFAULT_TIMEOUT:g})"
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    with contextlib.suppress(argparse.ArgumentError):
+        parser.add_argument("--model", help="GGUF model file")
+
+
+def run_from_args(args: argparse.Namespace, complete_factory: CompleterFactory) -> int:
+    """Run the evaluation (or the self-test) that ``args`` describe; print the report."""
+    problems = select(load_problems(args.set), args.n, args.seed)
+    progress = not args.no_progress
+    if args.self_test:
+        result = self_test(problems, jobs=args.jobs, timeout=args.timeout, progress=progress)
+        print(json.dumps(_self_test_dict(result), indent=2) if args.json else result.summary())
+        return 0 if result.ok else 1
+    complete = complete_factory(args)
+    report = run_eval(problems, complete, out_jsonl=args.out, progress=progress, jobs=args.jobs, timeout=args.timeout)
+    if args.json:
+        print(json.dumps({"set": args.set, "seed": args.seed, **report.as_dict()}, indent=2))
+    else:
+        print(f"set: {args.set}  seed: {args.seed}")
+        print(report.summary())
+    if args.out is not None:
+        print(f"completions written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _self_test_dict(result: SelfTestResult) -> dict[str, object]:
+    fields = ("n", "ok", "canonical_pass_at_1", "empty_pass_at_1", "seconds", "canonical_failures", "unexpected_empty_passes")
+    return {name: getattr(result, name) for name in fields}
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be a positive integer")
+    return value
