@@ -21,13 +21,16 @@ from slm_lsp.actions.cli import add_explain_arguments
 from slm_lsp.evaluation import Completion, Problem
 from slm_lsp.evaluation.cli import add_eval_arguments, run_from_args
 from slm_lsp.privacy import PrivacyGate
+from slm_lsp.privacy.gitrepo import find_top
 from slm_lsp.config import DETERMINISTIC, Settings, SettingsError
+from slm_lsp.context import ContextEngine
 from slm_lsp.gguf_file import ModelFileError
 from slm_lsp.languages import language_for_path
 from slm_lsp.model_source import choose_model
 from slm_lsp.pipeline import CompletionRequest, Pipeline
 from slm_lsp.positions import PositionError, offset_at
 
+log = logging.getLogger(__name__)
 EXIT_OK, EXIT_REQUEST_FAILED, EXIT_USAGE = 0, 1, 2
 MAX_FILE_BYTES = 4 << 20
 
@@ -72,11 +75,13 @@ def _parser() -> argparse.ArgumentParser:
     complete.add_argument("--line", type=int, required=True, help="0-based line, as in LSP")
     complete.add_argument("--character", type=int, required=True, help="0-based column in characters")
     complete.add_argument("--json", action="store_true", help="print JSON with text, model, family and timings")
+    complete.add_argument("--workspace", type=Path, help="workspace folder for context and privacy rules (default: the file's git work tree)")
     complete.set_defaults(run=_complete)
 
     batch = commands.add_parser("batch", parents=[common], help="complete many positions from a JSONL file")
     batch.add_argument("requests", type=Path, help="JSONL: {id?, path | text, language?, line, character}")
     batch.add_argument("--timings", action="store_true", help="include timings (output is no longer diffable)")
+    batch.add_argument("--workspace", type=Path, help="workspace folder for context and privacy rules (default: the requests file's git work tree)")
     batch.set_defaults(run=_batch)
 
     add_explain_arguments(
@@ -153,18 +158,33 @@ def _protected_stdout() -> TextIO:
     return transport  # type: ignore[return-value]
 
 
-def _load(settings: Settings) -> Pipeline:
-    return Pipeline.load(settings, choose_model(settings.model))
+def _load(settings: Settings, context: ContextEngine | None = None) -> Pipeline:
+    return Pipeline.load(settings, choose_model(settings.model), context=context)
+
+
+def _workspace_context(workspace: Path | None, anchor: Path) -> ContextEngine:
+    """The same context stage the server uses: a privacy gate and a workspace index for
+    ``workspace`` (default: the git work tree holding ``anchor``, else its folder), fully
+    indexed before the first request so the output does not depend on timing."""
+    folder = anchor if anchor.is_dir() else anchor.parent
+    root = (workspace or find_top(folder.resolve()) or folder).resolve()
+    context = ContextEngine([root], PrivacyGate([root]))
+    context.start_indexing()
+    if not context.wait_until_indexed(timeout=300):
+        log.warning("workspace index of %s not finished after 300 s; continuing with what is indexed", root)
+    return context
 
 
 def _complete(args: argparse.Namespace, settings: Settings) -> int:
+    context = _workspace_context(args.workspace, args.file)
     try:
+        _refuse_excluded(context.gate, args.file)
         request = _file_request(args.file, args.line, args.character)
     except RequestError as exc:
         print(f"slm-lsp: {exc}", file=sys.stderr)
         return EXIT_REQUEST_FAILED
     try:
-        pipeline = _load(settings)
+        pipeline = _load(settings, context)
     except ModelFileError as exc:
         print(f"slm-lsp: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -182,8 +202,9 @@ def _batch(args: argparse.Namespace, settings: Settings) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"slm-lsp: cannot read {args.requests}: {exc}", file=sys.stderr)
         return EXIT_REQUEST_FAILED
+    context = _workspace_context(args.workspace, args.requests.resolve().parent)
     try:
-        pipeline = _load(settings)
+        pipeline = _load(settings, context)
     except ModelFileError as exc:
         print(f"slm-lsp: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -191,7 +212,7 @@ def _batch(args: argparse.Namespace, settings: Settings) -> int:
     for number, entry in _entries(lines):
         output: dict[str, Any] = {"id": entry.get("id", number) if isinstance(entry, dict) else number}
         try:
-            result = pipeline.complete(_batch_request(entry, args.requests.parent))
+            result = pipeline.complete(_batch_request(entry, args.requests.parent, context.gate))
             output.update(result.as_dict())
             if not args.timings:
                 del output["timings"]
@@ -212,7 +233,7 @@ def _entries(lines: list[str]) -> Iterator[tuple[int, Any]]:
             yield number, RequestError(f"line {number}: not valid JSON ({exc.msg})")
 
 
-def _batch_request(entry: Any, base: Path) -> CompletionRequest:
+def _batch_request(entry: Any, base: Path, gate: PrivacyGate) -> CompletionRequest:
     if isinstance(entry, RequestError):
         raise entry
     if not isinstance(entry, dict):
@@ -226,7 +247,14 @@ def _batch_request(entry: Any, base: Path) -> CompletionRequest:
         return _text_request(entry["text"], line, character, None, entry.get("language"))
     if not isinstance(entry.get("path"), str):
         raise RequestError("each request needs 'path' or 'text'")
+    _refuse_excluded(gate, base / entry["path"])
     return _file_request(base / entry["path"], line, character, entry.get("language"))
+
+
+def _refuse_excluded(gate: PrivacyGate, path: Path) -> None:
+    decision = gate.check_path(path)
+    if decision.excluded:
+        raise RequestError(f"{path} is excluded from prompts ({decision.rule}); see 'slm-lsp why {path}'")
 
 
 def _file_request(path: Path, line: int, character: int, language: str | None = None) -> CompletionRequest:

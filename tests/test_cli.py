@@ -103,3 +103,28 @@ def test_batch_is_deterministic_and_reports_bad_lines(tmp_path: Path, embedded_m
     assert "*" in results[1]["text"]
     assert "past the end" in results[2]["error"] and "not valid JSON" in results[3]["error"]
     assert all("timings" not in r for r in results)
+
+
+def test_excluded_file_is_refused_and_its_secret_never_printed(tmp_path: Path, embedded_model: Path, clean_env: dict[str, str]) -> None:
+    canary = "sk-live-CANARY0123456789abcdef"
+    (tmp_path / ".env").write_text(f"API_KEY={canary}\n")
+    (tmp_path / "settings.py").write_text(f'API_KEY = "{canary}"\nTIMEOUT = \n')
+    refused = run(["complete", str(tmp_path / ".env"), "--line", "0", "--character", "3", "--model", str(embedded_model)], clean_env)
+    assert refused.returncode == 1 and "excluded" in refused.stderr and "deny list" in refused.stderr
+    completed = run(["complete", str(tmp_path / "settings.py"), "--line", "1", "--character", "10", "--json",
+                     "--log-level", "debug", "--model", str(embedded_model)], clean_env)
+    assert completed.returncode == 0, completed.stderr
+    for output in (refused.stdout, refused.stderr, completed.stdout, completed.stderr):
+        assert canary not in output
+
+
+def test_cross_file_definition_reaches_the_prompt(tmp_path: Path, embedded_model: Path, clean_env: dict[str, str]) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "util.py").write_text('def scale_vector(values, factor):\n    """Multiply every value."""\n    return [v * factor for v in values]\n')
+    (tmp_path / "main.py").write_text("from pkg.util import scale_vector\n\nresult = scale_vector(\n")
+    args = ["complete", str(tmp_path / "main.py"), "--line", "2", "--character", "22", "--json", "--model", str(embedded_model)]
+    with_workspace = json.loads(run([*args, "--workspace", str(tmp_path)], clean_env).stdout)
+    (tmp_path / "pkg" / "util.py").unlink()
+    without = json.loads(run([*args, "--workspace", str(tmp_path)], clean_env).stdout)
+    assert with_workspace["timings"]["prompt_tokens"] > without["timings"]["prompt_tokens"] + 20
