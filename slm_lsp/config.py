@@ -41,6 +41,7 @@ class Settings:
     max_prompt_seconds: float = 20.0  # stop prompt evaluation after this (0 = no limit); it resumes next time
     max_generation_seconds: float = 4.0  # stop generating after this (0 = no limit), keeping whole lines
     result_cache_size: int = 256  # completions remembered by exact prompt
+    completion_fallback: bool = False  # also answer textDocument/completion (clients without inline completion)
 
     def replace(self, overrides: Mapping[str, Any]) -> Settings:
         """Return new settings with ``overrides`` (camelCase or snake_case keys) validated."""
@@ -90,7 +91,7 @@ def _validate(name: str, value: Any) -> Any:
         if not isinstance(value, int) or isinstance(value, bool) or value < -1:
             raise SettingsError(f"setting '{camel}' must be an integer (-1 = all layers), got {value!r}")
         return value
-    if name == "adaptive_budgets":
+    if name in ("adaptive_budgets", "completion_fallback"):
         if not isinstance(value, bool):
             raise SettingsError(f"setting '{camel}' must be true or false")
         return value

@@ -122,16 +122,38 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
     async def inline_completion(
         ls: SlmLanguageServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList | None:
-        document = _open_document(ls, params.text_document.uri)
-        request = _to_request(ls, document, params)
+        return (await _suggest(ls, params))[1]
+
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(resolve_provider=False))
+    async def completion(ls: SlmLanguageServer, params: types.CompletionParams) -> types.CompletionList:
+        """The inline suggestion as one ordinary completion item, for clients without inline
+        completion (Helix, older Emacs); answers nothing unless ``completionFallback`` is on."""
+        empty = types.CompletionList(is_incomplete=False, items=[])
         service = ls.service
-        if not await service.wait_ready(service.settings.ready_wait_seconds):
-            return types.InlineCompletionList(items=[])
-        try:
-            result = await service.complete(request, key=document.uri)
-        except RequestSuperseded:
-            return types.InlineCompletionList(items=[])
-        return _to_items(ls, request, result)
+        if not service.settings.completion_fallback:
+            return empty
+        inline = types.InlineCompletionParams(
+            text_document=params.text_document,
+            position=params.position,
+            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
+        )
+        _, suggestion = await _suggest(ls, inline)
+        if not suggestion.items:
+            return empty
+        item = suggestion.items[0]
+        text = str(item.insert_text)
+        assert item.range is not None
+        return types.CompletionList(
+            is_incomplete=True,  # the suggestion depends on every keystroke
+            items=[
+                types.CompletionItem(
+                    label=text.strip().split("\n", 1)[0][:60] or text,
+                    kind=types.CompletionItemKind.Snippet,
+                    detail="slm-lsp",
+                    text_edit=types.TextEdit(range=item.range, new_text=text),
+                )
+            ],
+        )
 
     @server.feature(STATUS_METHOD)
     def status(ls: SlmLanguageServer, params: Any) -> dict[str, Any]:
@@ -153,6 +175,23 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
 
     register_actions(server)
     return server
+
+
+async def _suggest(
+    ls: SlmLanguageServer, params: types.InlineCompletionParams
+) -> tuple[CompletionRequest, types.InlineCompletionList]:
+    """Run the pipeline for an inline-completion request; no items while the model is not
+    ready or when a newer request for the document took over."""
+    document = _open_document(ls, params.text_document.uri)
+    request = _to_request(ls, document, params)
+    service = ls.service
+    if not await service.wait_ready(service.settings.ready_wait_seconds):
+        return request, types.InlineCompletionList(items=[])
+    try:
+        result = await service.complete(request, key=document.uri)
+    except RequestSuperseded:
+        return request, types.InlineCompletionList(items=[])
+    return request, _to_items(ls, request, result)
 
 
 async def _load_model(ls: SlmLanguageServer) -> None:

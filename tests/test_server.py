@@ -367,3 +367,31 @@ async def test_burst_of_requests_leaves_one_generation(start_server: StartServer
     results = await asyncio.gather(*burst)
     assert all(not r.items for r in results)
     assert len(last.items) == 1
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_completion_fallback_is_switchable(start_server: StartServer, enabled: bool) -> None:
+    client = await start_server(options={"completionFallback": enabled})
+    source = "def add(a, b):\n    return\n"
+    open_document(client, source)
+    await wait_settled(client)
+    result = await client.text_document_completion_async(
+        types.CompletionParams(text_document=types.TextDocumentIdentifier(uri=URI), position=types.Position(line=1, character=10))
+    )
+    assert isinstance(result, types.CompletionList)
+    if not enabled:
+        assert result.items == [] or not result.items
+        return
+    assert len(result.items) == 1
+    edit = result.items[0].text_edit
+    assert isinstance(edit, types.TextEdit) and edit.range.start == types.Position(line=1, character=10)
+    assert _run(source, edit.new_text, 1, 10)["add"](2, 3) == 5
+
+
+async def test_why_excluded_request(start_server: StartServer) -> None:
+    client = await start_server()
+    await wait_settled(client)
+    answer = await client.protocol.send_request_async("slm/whyExcluded", {"uri": "file:///work/.env"})
+    assert answer.excluded is True and ".env" in answer.rule
+    answer = await client.protocol.send_request_async("slm/whyExcluded", {"uri": "file:///work/app.py"})
+    assert answer.excluded is False
