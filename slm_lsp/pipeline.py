@@ -14,15 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from slm_lsp.config import Settings
+from slm_lsp.context import ContextEngine
 from slm_lsp.engine import Engine, Generation
 from slm_lsp.model_source import ModelChoice, materialise
-from slm_lsp.context import ContextEngine
 from slm_lsp.postprocess import CompletionMode, InlineEdit, decide_mode, postprocess, stop_sequences, to_inline_edit
 from slm_lsp.privacy import GateError, PrivacyGate
 from slm_lsp.prompt import PromptParts, Snippet, build_prompt
 from slm_lsp.result_cache import LRU, TypedAhead, prompt_key
 
 log = logging.getLogger(__name__)
+
+_LAYOUT_TOKENS = 48  # room for what the prompt adds once: BOS, FIM tokens, repo and file headers
 
 ProgressReport = Callable[[str, float | None], None]
 """Receives (message, fraction done or None) while a model loads."""
@@ -129,7 +131,7 @@ class Pipeline:
             context = self.context.assemble(
                 request.uri, text, cursor, request.language,
                 count_tokens=self.engine.count_tokens,
-                budget_tokens=self.settings.prompt_tokens,
+                budget_tokens=self.settings.prompt_tokens - _LAYOUT_TOKENS,
                 prefix_ratio=1.0 - self.settings.suffix_ratio if self.engine.fim.supports_fim else 1.0,
             )
             gate.final_check([*context.extras, context.prefix, context.suffix])

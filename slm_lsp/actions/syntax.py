@@ -10,10 +10,11 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from tree_sitter import Node, Parser, Tree
+from tree_sitter import Node, Tree
+
+from slm_lsp.treesitter import parser_for
 
 _local = threading.local()
-_MISSING: set[str] = set()
 
 GRAMMARS: dict[str, str] = {
     "python": "python", "javascript": "javascript", "javascriptreact": "javascript",
@@ -63,22 +64,6 @@ CLASS_TYPES = frozenset({"class_definition", "class_declaration", "abstract_clas
 
 def grammar_for(language_id: str | None) -> str | None:
     return GRAMMARS.get((language_id or "").lower())
-
-
-def parser_for(grammar: str) -> Parser | None:
-    """This thread's parser for ``grammar``; None when the language pack lacks it."""
-    parsers: dict[str, Parser] = _local.__dict__.setdefault("parsers", {})
-    parser = parsers.get(grammar)
-    if parser is None and grammar not in _MISSING:
-        try:
-            from tree_sitter_language_pack import get_parser
-
-            parser = get_parser(grammar)  # type: ignore[arg-type]
-        except (LookupError, ValueError, ImportError, OSError):
-            _MISSING.add(grammar)
-            return None
-        parsers[grammar] = parser
-    return parser
 
 
 class Parsed:

@@ -8,7 +8,8 @@ on every keystroke would cost over ten milliseconds per 100 KB, so only a region
 ``SECRET_MARGIN`` characters beyond the window is redacted: longer than the secrets the
 redactor knows (a 4096-bit PEM key is about 3.3 KB), so whatever touches the window is seen
 whole. Line-based cuts cannot split a single-line secret; the margin is for multi-line ones
-and for cuts made by characters inside one huge line. Redaction may change token counts; the pieces are then trimmed again to the budget.
+and for cuts made by characters inside one huge line. Redaction may change token counts: the
+pieces are then trimmed again to the budget.
 """
 
 from __future__ import annotations

@@ -11,8 +11,7 @@ at a fraction of its score.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,11 +33,9 @@ USE = 1.5  # per unit of proximity-weighted use near the cursor
 MEMBER = 0.5  # a member of a chosen type, as a fraction of the type's score
 MAX_PER_MODULE = 200
 OVERVIEW = 8  # the first definitions of an imported module, offered even when unused
-MAX_REEXPORT_HOPS = 2
 MAX_GLOBAL_NAMES = 24
 MAX_GLOBAL_FILES = 2
 _TYPE_KINDS = frozenset({"class", "type", "impl"})
-_PACKAGE_FILES = frozenset({"__init__", "index", "mod", "lib"})
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,7 @@ def rank(resolver: Resolver, index: WorkspaceIndex, *, path: Path | None, gramma
     for imp in facts.imports:
         for target in resolver.resolve(imp, path, grammar):
             if target.path != path:
-                _offer_target(scores, resolver, index, target)
+                _offer_target(scores, resolver, target)
     for sibling in resolver.siblings(path, grammar, facts.package):
         record = index.get(sibling)
         if record is not None:
@@ -86,7 +83,7 @@ def rank(resolver: Resolver, index: WorkspaceIndex, *, path: Path | None, gramma
     return sorted(scores.best.values(), key=lambda c: (-c.score, c.record.rel, c.symbol.start))
 
 
-def _offer_target(scores: _Scores, resolver: Resolver, index: WorkspaceIndex, target: Target) -> None:
+def _offer_target(scores: _Scores, resolver: Resolver, target: Target) -> None:
     focus = scores.focus
     if target.names:
         for original, local in target.names:
@@ -96,40 +93,12 @@ def _offer_target(scores: _Scores, resolver: Resolver, index: WorkspaceIndex, ta
         return
     accessed = target.qualifier is not None and focus.qualifier == target.qualifier
     base = (WILDCARD if target.wildcard else MODULE) + (ACCESS if accessed else 0.0)
-    exported = itertools.islice(_exported(resolver, index, target.path, 0), MAX_PER_MODULE)
-    for position, (record, symbol) in enumerate(exported):
+    for position, (record, symbol) in enumerate(resolver.exports(target.path)[:MAX_PER_MODULE]):
         uses = focus.weight(symbol.name)
         if not (uses or accessed or position < OVERVIEW):
             continue  # an unused member of a module that is not being accessed: not worth a slot
         bonus = PARTIAL if accessed and focus.partial and symbol.name.startswith(focus.partial) else 0.0
         scores.offer(record, symbol, base + bonus, uses)
-
-
-def _exported(resolver: Resolver, index: WorkspaceIndex, path: Path, hops: int) -> Iterator[tuple[FileRecord, Symbol]]:
-    """What a module makes available: its public definitions, then what it re-exports.
-
-    Wildcard imports (``export * from``, ``from .x import *``, nested ``#include``) are followed
-    two hops; named imports only in package files (``__init__.py``, ``index.ts``, ``mod.rs``),
-    where importing a name is how a package exports it.
-    """
-    record = index.get(path)
-    if record is None:
-        return
-    yield from ((record, s) for s in _top_level(record.symbols) if s.public)
-    if hops >= MAX_REEXPORT_HOPS:
-        return
-    package_file = path.stem in _PACKAGE_FILES
-    for imp in record.facts.imports:
-        if not (imp.wildcard or (package_file and imp.names)):
-            continue
-        for target in resolver.resolve(imp, path, record.grammar):
-            if target.path == path:
-                continue
-            if target.names:
-                for original, _local in target.names:
-                    yield from resolver.definitions(target.path, original)
-            elif target.wildcard:
-                yield from _exported(resolver, index, target.path, hops + 1)
 
 
 def _offer_global(scores: _Scores, index: WorkspaceIndex, path: Path | None, grammar: str, focus: CursorFocus,

@@ -12,7 +12,7 @@ import paths under the go.mod module path, Rust ``crate::``/``self::``/``super::
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -27,6 +27,8 @@ _JS_EXTENSIONS = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs", ".mts",
 _JS_SWAPS = {".js": (".ts", ".tsx"), ".jsx": (".tsx",), ".mjs": (".mts",), ".cjs": (".cts",)}
 _C_INCLUDE_DIRS = ("", "include", "src", "inc")
 _MAX_HOPS = 3
+_MAX_REEXPORT_HOPS = 2
+_PACKAGE_FILES = frozenset({"__init__", "index", "mod", "lib"})
 _MEMO_SIZE = 20_000
 _T = TypeVar("_T")
 
@@ -129,6 +131,35 @@ class Resolver:
                 if found:
                     return found
         return [(record, s) for s in record.symbols if s.name == name]
+
+    def exports(self, path: Path) -> list[tuple[FileRecord, Symbol]]:
+        """What a module makes available: its public definitions, then what it re-exports.
+
+        Wildcard imports (``export * from``, ``from .x import *``, nested ``#include``) are
+        followed two hops; named imports only in package files (``__init__.py``, ``index.ts``,
+        ``mod.rs``), where importing a name is how a package exports it.
+        """
+        return self._remembered(("exports", path), lambda: list(self._exports(path, 0)))
+
+    def _exports(self, path: Path, hops: int) -> Iterator[tuple[FileRecord, Symbol]]:
+        record = self.index.get(path)
+        if record is None:
+            return
+        yield from ((record, s) for s in record.symbols if s.container is None and s.public)
+        if hops >= _MAX_REEXPORT_HOPS:
+            return
+        package_file = path.stem in _PACKAGE_FILES
+        for imp in record.facts.imports:
+            if not (imp.wildcard or (package_file and imp.names)):
+                continue
+            for target in self.resolve(imp, path, record.grammar):
+                if target.path == path:
+                    continue
+                if target.names:
+                    for original, _local in target.names:
+                        yield from self.definitions(target.path, original)
+                elif target.wildcard:
+                    yield from self._exports(target.path, hops + 1)
 
     # -- Python --------------------------------------------------------------------------------
 

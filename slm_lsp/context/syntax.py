@@ -11,31 +11,14 @@ large file to a millisecond or two instead of a full parse.
 from __future__ import annotations
 
 import bisect
-import threading
 from dataclasses import dataclass
 
-from tree_sitter import Node, Parser, Tree
+from tree_sitter import Node, Tree
 
-_local = threading.local()
-_UNAVAILABLE: set[str] = set()
+from slm_lsp.treesitter import parser_for
+
 _COMPARE_BLOCK = 4096
 _BLOCK = 4096  # characters between OffsetMap checkpoints
-
-
-def parser_for(grammar: str) -> Parser | None:
-    """This thread's parser for ``grammar``, or None when the language pack has no such grammar."""
-    cache: dict[str, Parser] = _local.__dict__.setdefault("parsers", {})
-    parser = cache.get(grammar)
-    if parser is None and grammar not in _UNAVAILABLE:
-        try:
-            from tree_sitter_language_pack import get_parser
-
-            parser = get_parser(grammar)  # type: ignore[arg-type]
-        except (LookupError, ValueError, ImportError, OSError):
-            _UNAVAILABLE.add(grammar)
-            return None
-        cache[grammar] = parser
-    return parser
 
 
 class OffsetMap:

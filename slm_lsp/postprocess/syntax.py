@@ -11,33 +11,15 @@ construct in half, code the user is still writing) cancel out.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
-from tree_sitter import Node, Parser
+from tree_sitter import Node
 
 from slm_lsp.postprocess.languages import LanguageRules
+from slm_lsp.treesitter import parser_for
 
 MAX_WINDOW_CHARS = 12_000  # on each side of the cursor
-_local = threading.local()
-_UNAVAILABLE: set[str] = set()
 _NOT_A_START = (")", "]", "}", "{")
-
-
-def parser_for(grammar: str) -> Parser | None:
-    """This thread's parser for ``grammar`` (parsers are not thread-safe), None if unavailable."""
-    cache: dict[str, Parser] = _local.__dict__.setdefault("parsers", {})
-    parser = cache.get(grammar)
-    if parser is None and grammar not in _UNAVAILABLE:
-        try:
-            from tree_sitter_language_pack import get_parser
-
-            parser = get_parser(grammar)  # type: ignore[arg-type]
-        except (LookupError, ValueError, ImportError, OSError):
-            _UNAVAILABLE.add(grammar)
-            return None
-        cache[grammar] = parser
-    return parser
 
 
 @dataclass(frozen=True)
