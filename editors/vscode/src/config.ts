@@ -44,6 +44,7 @@ export const SERVER_OPTIONS: Readonly<Record<string, 'number' | 'string' | 'bool
   maxPromptSeconds: 'number',
   maxGenerationSeconds: 'number',
   resultCacheSize: 'number',
+  completionFallback: 'boolean',
 };
 
 export interface Settings {
