@@ -93,7 +93,8 @@ def _install_llama_log_handler() -> None:
     llama.cpp never sees prompt text in these messages; they are load-time facts. ggml's
     levels are 1 debug, 2 info, 3 warn, 4 error, 5 continuation: errors are logged at
     WARNING, warnings at INFO (llama.cpp warns about harmless quirks of many models) and
-    the rest at DEBUG.
+    the rest at DEBUG. An aborted decode (a cancelled request, see kv_cache) is logged by
+    llama.cpp as a failure; it is routine here, so it goes to DEBUG.
     """
     import llama_cpp
 
@@ -101,7 +102,8 @@ def _install_llama_log_handler() -> None:
     def _callback(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
         message = text.decode("utf-8", errors="replace").rstrip()
         if message:
-            _llama_log.log(_LEVELS.get(level, logging.DEBUG), "%s", message)
+            routine = message.endswith("failed to decode, ret = 2")
+            _llama_log.log(logging.DEBUG if routine else _LEVELS.get(level, logging.DEBUG), "%s", message)
 
     llama_cpp.llama_log_set(_callback, ctypes.c_void_p(0))
     _install_llama_log_handler.callback = _callback  # type: ignore[attr-defined]  # keep it alive
@@ -246,7 +248,9 @@ class Engine:
         if sequence.stale_edits > self.max_stale_tokens:
             sequence.clear()
         plan = plan_reuse(sequence.tokens, ids, can_shift=sequence.can_shift)
-        evaluated = sequence.evaluate(plan, ids, cancelled=lambda: stopped(prompt_deadline) is not None)
+        evaluated = sequence.evaluate(
+            plan, ids, stop=lambda: stopped(prompt_deadline) is not None, abort=lambda: bool(cancelled())
+        )
         prompt_done = time.perf_counter()
         timings.prompt_ms = (prompt_done - started) * 1000
         if evaluated is None:  # what was evaluated stays cached for the next request

@@ -60,20 +60,30 @@ def plan_reuse(old: Sequence[int], new: Sequence[int], *, can_shift: bool, min_c
     no_tail = ReusePlan(keep=keep, tail_start=len(new), shift=0)
     if not can_shift:
         return no_tail
-    # Longest common run ending just before the last token of each sequence. The old
-    # prompt's last token is re-evaluated too, so compare old[:-1] with new[:-1].
+    # Longest common run ending just before the last token of new. A completed prompt's
+    # cache ends with that prompt's last token (compare old[:-1]); a cancelled one ends
+    # with the reattached run (compare all of old). Take whichever matches more.
+    new_body = new[:limit]
+    best = no_tail
+    best_tail = 0
+    for old_body in (old[: len(old) - 1], old):
+        tail = _common_tail(old_body, new_body, keep)
+        if tail > best_tail and tail >= min_chunk:
+            tail_start = len(new_body) - tail
+            best = ReusePlan(keep=keep, tail_start=tail_start, shift=tail_start - (len(old_body) - tail))
+            best_tail = tail
+    return best
+
+
+def _common_tail(old: Sequence[int], new: Sequence[int], keep: int) -> int:
+    """Length of the common run at the ends of ``old`` and ``new``, not reaching into ``keep``."""
     tail = 0
-    old_body, new_body = old[: len(old) - 1], new[:limit]
-    while (
-        tail < len(old_body) - keep
-        and tail < len(new_body) - keep
-        and old_body[len(old_body) - 1 - tail] == new_body[len(new_body) - 1 - tail]
-    ):
+    while tail < len(old) - keep and tail < len(new) - keep and old[len(old) - 1 - tail] == new[len(new) - 1 - tail]:
         tail += 1
-    if tail < min_chunk:
-        return no_tail
-    tail_start = len(new_body) - tail
-    return ReusePlan(keep=keep, tail_start=tail_start, shift=tail_start - (len(old_body) - tail))
+    return tail
+
+
+_ABORTED = 2  # llama_decode's status when the abort callback returned true
 
 
 class KVSequence:
@@ -96,6 +106,18 @@ class KVSequence:
         self.tokens: list[int] = []
         self.can_shift = bool(llama_cpp.llama_memory_can_shift(self._memory)) and llama_cpp.llama_n_seq_max(ctx) > 1
         self.stale_edits = 0  # tokens evaluated in front of a shifted run since the last full evaluation
+        # llama.cpp polls the abort callback between graph nodes, so a cancelled request stops
+        # inside a prompt batch (tens of milliseconds) instead of after it (seconds). It is
+        # installed only while a prompt is evaluated: decoding one token is short, is checked
+        # between tokens, and should not take the GIL hundreds of times per step.
+        self._abort_check: Callable[[], bool] = lambda: False
+        self._abort_callback = llama_cpp.ggml_abort_callback(lambda _data: self._should_abort())
+
+    def _should_abort(self) -> bool:
+        try:
+            return bool(self._abort_check())
+        except Exception:  # an exception must not cross into C; the between-batch check reports it
+            return False
 
     def close(self) -> None:
         llama_cpp.llama_batch_free(self._batch)
@@ -113,12 +135,20 @@ class KVSequence:
                 return
             del self.tokens[length:]
 
-    def evaluate(self, plan: ReusePlan, new: Sequence[int], cancelled: Callable[[], bool]) -> int | None:
+    def evaluate(
+        self, plan: ReusePlan, new: Sequence[int], *, stop: Callable[[], bool], abort: Callable[[], bool]
+    ) -> int | None:
         """Bring the cache to ``new`` following ``plan``; return how many tokens were
-        evaluated, or None if cancelled midway.
+        evaluated, or None if stopped midway.
 
-        On cancellation the cache holds a valid prefix of ``new`` (the parked run is
-        dropped), so the next request simply reuses less.
+        ``stop`` (a time budget) is checked between batches, so each batch evaluated is
+        kept and the next request continues from it; ``abort`` (the request was cancelled)
+        is also polled inside a batch, dropping that batch's work to free the model now.
+
+        On cancellation the cache holds what was decoded of the gap followed by the parked
+        run, shifted to continue right after it: not a prefix of ``new``, but a token
+        sequence the mirror records exactly, so the next request (typically one keystroke
+        later) reuses the run instead of evaluating the text after the cursor again.
         """
         memory = self._memory
         n_tail = len(new) - 1 - plan.tail_start if plan.tail_start < len(new) else 0
@@ -133,31 +163,53 @@ class KVSequence:
             llama_cpp.llama_memory_seq_rm(memory, 0, plan.keep, -1)
         del self.tokens[plan.keep :]
         gap_end = plan.tail_start if n_tail else len(new)
-        if not self._decode(new[plan.keep : gap_end], plan.keep, cancelled):
-            llama_cpp.llama_memory_seq_rm(memory, self.SCRATCH, -1, -1)
-            return None
+        completed = self._decode(new[plan.keep : gap_end], plan.keep, stop, abort)
         if n_tail:
-            llama_cpp.llama_memory_seq_add(memory, self.SCRATCH, old_tail_start, old_tail_start + n_tail, plan.shift)
-            llama_cpp.llama_memory_seq_cp(memory, self.SCRATCH, 0, plan.tail_start, plan.tail_start + n_tail)
-            llama_cpp.llama_memory_seq_rm(memory, self.SCRATCH, -1, -1)
-            self.tokens.extend(parked)
-            self.stale_edits += plan.tail_start - plan.keep
-            if not self._decode(new[-1:], len(new) - 1, cancelled):
-                return None
+            self._reattach(parked, old_tail_start, edited_from=plan.keep)
+        if not completed:
+            return None
+        if n_tail and not self._decode(new[-1:], len(new) - 1, stop, abort):
+            return None
         return plan.evaluated(len(new))
+
+    def _reattach(self, parked: list[int], old_start: int, edited_from: int) -> None:
+        """Shift the run parked in the scratch sequence to continue right after the
+        tokens now cached, and tag it back into sequence 0."""
+        memory = self._memory
+        start = len(self.tokens)
+        llama_cpp.llama_memory_seq_add(memory, self.SCRATCH, old_start, old_start + len(parked), start - old_start)
+        llama_cpp.llama_memory_seq_cp(memory, self.SCRATCH, 0, start, start + len(parked))
+        llama_cpp.llama_memory_seq_rm(memory, self.SCRATCH, -1, -1)
+        self.tokens.extend(parked)
+        self.stale_edits += start - edited_from
 
     def decode_one(self, token: int, position: int) -> None:
         """Append one generated token (its logits start the next step)."""
-        self._decode([token], position, lambda: False)
+        if not self._decode([token], position, lambda: False, None):
+            raise RuntimeError("llama_decode was aborted without an abort check")  # pragma: no cover
 
-    def _decode(self, tokens: Sequence[int], start: int, cancelled: Callable[[], bool]) -> bool:
+    def _decode(
+        self, tokens: Sequence[int], start: int, stop: Callable[[], bool], abort: Callable[[], bool] | None
+    ) -> bool:
         """Evaluate ``tokens`` at positions ``start...``; logits only for the very last one.
 
-        Works in batches of n_batch and checks ``cancelled`` between them; on False
-        what was evaluated so far stays cached and recorded.
+        Works in batches of n_batch and checks ``stop`` and ``abort`` before each and,
+        through llama.cpp's abort callback, ``abort`` inside each; on False what was
+        evaluated so far stays cached and recorded (llama.cpp drops an aborted batch).
         """
+        if abort is None:
+            return self._decode_batches(tokens, start, stop)
+        self._abort_check = abort
+        llama_cpp.llama_set_abort_callback(self._ctx, self._abort_callback, None)
+        try:
+            return self._decode_batches(tokens, start, lambda: stop() or abort())
+        finally:
+            llama_cpp.llama_set_abort_callback(self._ctx, llama_cpp.ggml_abort_callback(), None)
+            self._abort_check = lambda: False
+
+    def _decode_batches(self, tokens: Sequence[int], start: int, stop: Callable[[], bool]) -> bool:
         for offset in range(0, len(tokens), self._n_batch):
-            if cancelled():
+            if stop():
                 return False
             chunk = tokens[offset : offset + self._n_batch]
             batch = self._batch
@@ -170,6 +222,11 @@ class KVSequence:
                 batch.logits[i] = 0
             batch.logits[len(chunk) - 1] = 1 if offset + self._n_batch >= len(tokens) else 0
             status = llama_cpp.llama_decode(self._ctx, batch)
+            if status == _ABORTED:
+                # n_ubatch == n_batch, so the whole batch was one ubatch and none of it is
+                # cached; remove its positions anyway in case a build keeps partial ones.
+                llama_cpp.llama_memory_seq_rm(self._memory, 0, start + offset, -1)
+                return False
             if status != 0:
                 raise RuntimeError(f"llama_decode failed with status {status}")
             self.tokens.extend(chunk)
