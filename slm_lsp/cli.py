@@ -23,10 +23,14 @@ from slm_lsp.evaluation.cli import add_eval_arguments, run_from_args
 from slm_lsp.privacy import PrivacyGate
 from slm_lsp.privacy.gitrepo import find_top
 from slm_lsp.config import DETERMINISTIC, Settings, SettingsError
+from slm_lsp.config_files import file_layers
+from slm_lsp.config_layers import ConfigStack, Layer
 from slm_lsp.context import ContextEngine
+from slm_lsp.doctor import add_doctor_arguments
 from slm_lsp.gguf_file import ModelFileError
 from slm_lsp.languages import language_for_path
 from slm_lsp.model_source import choose_model
+from slm_lsp.models_cli import add_models_arguments
 from slm_lsp.pipeline import CompletionRequest, Pipeline
 from slm_lsp.positions import PositionError, offset_at
 
@@ -48,8 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        fixed = {} if args.command == "serve" else DETERMINISTIC
-        settings = Settings().replace({**fixed, **_overrides(args)})
+        settings = _settings(args)
     except SettingsError as exc:
         print(f"slm-lsp: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -96,6 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     why.add_argument("file", help="a path or a file: URI")
     why.add_argument("--workspace", type=Path, help="workspace folder (default: the file's git work tree)")
     why.set_defaults(run=_why)
+
+    add_models_arguments(commands, common)
+    add_doctor_arguments(commands.add_parser("doctor", parents=[common], help="check this machine and the model; recommend a catalog model"))
     return parser
 
 
@@ -124,12 +130,41 @@ def _why(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _settings(args: argparse.Namespace) -> Settings:
+    """Defaults < user file < project file < flags; an invalid source raises SettingsError
+    naming the key and the file. ``serve`` takes only the flags here: the server reads the
+    files itself, with the editor's workspace as the project root."""
+    if args.command == "serve":
+        return Settings().replace(_overrides(args))
+    layers, problems = file_layers(_project_root(args))
+    if problems:
+        raise problems[0]
+    stack = ConfigStack()
+    for layer in [*layers, Layer("command line", "command line", {**DETERMINISTIC, **_overrides(args)})]:
+        stack.replace(layer)
+    return stack.settings
+
+
+def _project_root(args: argparse.Namespace) -> Path | None:
+    """The folder whose .slm-lsp.toml / pyproject.toml applies: --workspace, else the git
+    work tree of the file the command reads, else none."""
+    workspace = getattr(args, "workspace", None)
+    if workspace is not None:
+        return Path(workspace)
+    anchor = getattr(args, "file", None) or getattr(args, "requests", None)
+    if not isinstance(anchor, Path):
+        return None
+    return find_top(anchor.resolve().parent)
+
+
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     values = {"model": args.model, "n_ctx": args.n_ctx, "n_threads": args.threads}
     return {key: value for key, value in values.items() if value is not None}
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from slm_lsp.lifecycle import exit_on_signals, exit_process
+    from slm_lsp.protocol import FramedReader
     from slm_lsp.server import build_server
 
     server = build_server(_overrides(args))
@@ -138,10 +173,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         if not host or not port.isdigit():
             print("slm-lsp: --tcp expects HOST:PORT, e.g. 127.0.0.1:2087", file=sys.stderr)
             return EXIT_USAGE
+    exit_on_signals(server)
+    if args.tcp:
         server.start_tcp(host, int(port))
     else:
-        server.start_io(sys.stdin.buffer, _protected_stdout())
-    return EXIT_OK
+        server.start_io(FramedReader(sys.stdin.buffer), _protected_stdout())  # type: ignore[arg-type]
+    # LSP: exit code 0 only if the client asked for a shutdown first.
+    exit_process(server, EXIT_OK if server.protocol.shut_down else 1, "the client disconnected")
 
 
 def _protected_stdout() -> TextIO:

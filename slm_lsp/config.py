@@ -1,17 +1,20 @@
 """Typed, validated settings shared by the server and the CLI.
 
-Sources, lowest precedence first: built-in defaults, the ``SLM_LSP_MODEL`` environment
-variable (for the model only, see model_source), the editor's ``initializationOptions``
-(and later ``workspace/didChangeConfiguration``), then command-line flags. A bad value is
-rejected with a message naming the key, and the settings in force stay as they were.
+Sources, lowest precedence first: built-in defaults, the user config file, the project
+file, the editor's ``initializationOptions``, ``workspace/didChangeConfiguration``, then
+command-line flags (config_layers). ``SLM_LSP_MODEL`` sits just above the defaults, for
+the model only (see model_source). A bad value is rejected with a message naming the key,
+and the settings in force stay as they were.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 
 class SettingsError(ValueError):
@@ -42,6 +45,12 @@ class Settings:
     max_generation_seconds: float = 4.0  # stop generating after this (0 = no limit), keeping whole lines
     result_cache_size: int = 256  # completions remembered by exact prompt
     completion_fallback: bool = False  # also answer textDocument/completion (clients without inline completion)
+    backend: str = "local"  # "local": llama.cpp in-process; "openai": an OpenAI-compatible /v1/completions server
+    remote_url: str | None = None  # base URL of that server, e.g. http://127.0.0.1:8080
+    remote_model: str | None = None  # the "model" field of each request (vLLM and Ollama need it)
+    remote_timeout_seconds: float = 5.0  # per HTTP attempt; one retry, then the local model answers
+    remote_api_key_env: str | None = None  # name of the environment variable holding a bearer token
+    remote_prompt: str = "tokens"  # send the prompt as token ids ("tokens") or as text ("text")
 
     def replace(self, overrides: Mapping[str, Any]) -> Settings:
         """Return new settings with ``overrides`` (camelCase or snake_case keys) validated."""
@@ -58,7 +67,20 @@ class Settings:
                 f"setting 'promptTokens' ({updated.prompt_tokens}) plus the generation budget "
                 f"must fit in 'nCtx' ({updated.n_ctx})"
             )
+        if updated.backend == "openai" and updated.remote_url is None:
+            raise SettingsError("setting 'remoteUrl' is required when 'backend' is \"openai\"")
         return updated
+
+    def as_camel_dict(self) -> dict[str, Any]:
+        """The settings in force under their camelCase names (slm/status shows them)."""
+        return {_camel(f.name): getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+# Changing one of these needs a new engine (the model is loaded again); the others apply at once.
+ENGINE_FIELDS = frozenset({
+    "model", "n_ctx", "n_threads", "n_batch", "n_gpu_layers", "backend", "remote_url", "remote_model",
+    "remote_timeout_seconds", "remote_api_key_env", "remote_prompt",
+})
 
 
 _POSITIVE_INTS = {
@@ -99,6 +121,26 @@ def _validate(name: str, value: Any) -> Any:
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 3600.0:
             raise SettingsError(f"setting '{camel}' must be a number of seconds (0 = no limit)")
         return float(value)
+    if name in _CHOICES:
+        if value not in _CHOICES[name]:
+            allowed = " or ".join(f'"{choice}"' for choice in _CHOICES[name])
+            raise SettingsError(f"setting '{camel}' must be {allowed}, got {value!r}")
+        return value
+    if name == "remote_url":
+        return _validate_url(camel, value)
+    if name == "remote_model":
+        if value is not None and not isinstance(value, str):
+            raise SettingsError(f"setting '{camel}' must be a model name string")
+        return value or None
+    if name == "remote_timeout_seconds":
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.1 <= value <= 600.0:
+            raise SettingsError(f"setting '{camel}' must be a number of seconds between 0.1 and 600")
+        return float(value)
+    if name == "remote_api_key_env":
+        if value is not None and (not isinstance(value, str) or not _ENV_NAME.fullmatch(value)):
+            # The value itself is never echoed: someone may have pasted the key here by mistake.
+            raise SettingsError(f"setting '{camel}' must be the name of an environment variable, such as SLM_LSP_API_KEY")
+        return value or None
     if name == "ready_wait_seconds":
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 60.0:
             raise SettingsError(f"setting '{camel}' must be a number of seconds between 0 and 60")
@@ -106,8 +148,35 @@ def _validate(name: str, value: Any) -> Any:
     raise SettingsError(f"unknown setting '{camel}'")  # pragma: no cover - fields are listed above
 
 
+_CHOICES: dict[str, tuple[str, ...]] = {"backend": ("local", "openai"), "remote_prompt": ("tokens", "text")}
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _validate_url(camel: str, value: Any) -> str | None:
+    """A plain http(s) base URL. Credentials and query strings are refused: the URL is shown
+    in messages and status, and a key belongs in the variable named by remoteApiKeyEnv."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise SettingsError(f"setting '{camel}' must be a URL string such as http://127.0.0.1:8080")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"setting '{camel}' must be an http:// or https:// URL such as http://127.0.0.1:8080")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise SettingsError(
+            f"setting '{camel}' must be a plain base URL without credentials or query; "
+            "put an API key in the environment variable named by 'remoteApiKeyEnv'"
+        )
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise SettingsError(f"setting '{camel}' has an invalid port") from None
+    return value.rstrip("/")
+
+
 def _snake(key: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in key)
+    """camelCase, kebab-case (TOML files) and snake_case keys all name the same field."""
+    return "".join("_" + c.lower() if c.isupper() else c for c in key.replace("-", "_"))
 
 
 def _camel(name: str) -> str:

@@ -158,6 +158,10 @@ class Engine:
             # own log goes through our callback.
             # The Llama object provides the model, tokenizer and metadata; its own context
             # is kept minimal because generation runs in our context (_new_context).
+            # use_mmap=False: the weights are read into memory once, so a model file that
+            # is truncated or rewritten in place while the server runs cannot SIGBUS it
+            # (a mapped page that no longer exists kills the process); the footprint is
+            # the same, as every mapped page is touched anyway.
             with contextlib.redirect_stderr(io.StringIO()):
                 llm = llama_cpp.Llama(
                     model_path=str(info.path),
@@ -166,6 +170,7 @@ class Engine:
                     n_ubatch=_TOKENIZER_CTX,
                     n_threads=1,
                     n_gpu_layers=n_gpu_layers,
+                    use_mmap=False,
                     seed=0,
                     verbose=True,
                 )

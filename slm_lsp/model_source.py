@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 ENV_MODEL = "SLM_LSP_MODEL"
 ENV_CACHE_DIR = "SLM_LSP_CACHE_DIR"
 EMBEDDED_NAME = "gemma-3-270m-q4_k_m.gguf"
+_PARTIAL_PREFIX = ".assembling-"  # then the assembling process's id: "-<pid>-<random>"
 
 ProgressCallback = Callable[[float, str], None]
 """Called with (fraction 0..1, short message) while a slow step runs."""
@@ -37,6 +38,7 @@ class ModelChoice:
 
     path: Path | None
     origin: str  # "explicit", "env" or "embedded"
+    catalog_name: str | None = None  # set when a catalog name (`slm-lsp models`) chose the path
 
     @property
     def is_embedded(self) -> bool:
@@ -44,13 +46,34 @@ class ModelChoice:
 
 
 def choose_model(explicit: str | os.PathLike[str] | None) -> ModelChoice:
-    """Pick the model without touching the file system (so it is cheap and never fails)."""
+    """Pick the model without loading it (so it is cheap and never fails).
+
+    A value that is not a path but a catalog name (``--model qwen2.5-coder-1.5b``) stands
+    for the file ``slm-lsp models pull`` put in the cache.
+    """
     if explicit:
-        return ModelChoice(Path(explicit).expanduser(), "explicit")
+        return _path_or_catalog_name(os.fspath(explicit), "explicit")
     from_env = os.environ.get(ENV_MODEL)
     if from_env:
-        return ModelChoice(Path(from_env).expanduser(), "env")
+        return _path_or_catalog_name(from_env, "env")
     return ModelChoice(None, "embedded")
+
+
+def _path_or_catalog_name(value: str, origin: str) -> ModelChoice:
+    path = Path(value).expanduser()
+    if os.sep in value or value.endswith(".gguf") or path.exists():
+        return ModelChoice(path, origin)
+    from slm_lsp.model_catalog import CatalogError, find
+
+    try:
+        entry = find(value)
+    except CatalogError:  # a broken catalog must not break model choice; the path error will show
+        entry = None
+    if entry is None:
+        return ModelChoice(path, origin)
+    if entry.is_embedded:
+        return ModelChoice(None, "embedded")
+    return ModelChoice(entry.cached_path(), origin, catalog_name=entry.name)
 
 
 def cache_dir() -> Path:
@@ -62,6 +85,8 @@ def cache_dir() -> Path:
 def materialise(choice: ModelChoice, progress: ProgressCallback | None = None) -> Path:
     """Return a readable path for ``choice``, assembling the embedded model if needed."""
     if choice.path is not None:
+        if choice.catalog_name and not choice.path.is_file():
+            raise ModelFileError(choice.catalog_name, f"not pulled yet; run `slm-lsp models pull {choice.catalog_name}`")
         return choice.path
     return ensure_embedded_model(progress=progress)
 
@@ -95,7 +120,11 @@ def ensure_embedded_model(target_dir: Path | None = None, progress: ProgressCall
         directory.mkdir(parents=True, exist_ok=True)
         _assemble(embedded.chunk_paths(), target, expected, progress)
     except OSError as exc:
-        raise ModelFileError(target, f"cannot write the embedded model to the cache: {exc}") from exc
+        raise ModelFileError(
+            target,
+            f"cannot write the embedded model to the cache directory {directory} ({exc.strerror or exc}); "
+            f"set {ENV_CACHE_DIR} to a writable directory with 300 MB free",
+        ) from exc
     _write_stamp(stamp, target, expected)
     return target
 
@@ -107,7 +136,8 @@ def _assemble(chunks: list[Path], target: Path, expected: str, progress: Progres
     total = sum(chunk.stat().st_size for chunk in chunks)
     done = 0
     digest = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(prefix=".assembling-", dir=target.parent)
+    _remove_abandoned(target.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f"{_PARTIAL_PREFIX}{os.getpid()}-", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:
             for chunk in chunks:
@@ -126,6 +156,26 @@ def _assemble(chunks: list[Path], target: Path, expected: str, progress: Progres
     finally:
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
+
+
+def _remove_abandoned(directory: Path) -> None:
+    """Delete partial files of assemblies whose process died without cleaning up (SIGKILL,
+    a power cut): each is as large as the model. A live process's file is left alone."""
+    for partial in directory.glob(f"{_PARTIAL_PREFIX}*"):
+        owner = partial.name[len(_PARTIAL_PREFIX) :].split("-", 1)[0]
+        if owner.isdigit() and not _process_exists(int(owner)):
+            log.info("removing %s, left by an interrupted assembly", partial)
+            partial.unlink(missing_ok=True)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def _sha256(path: Path) -> str:

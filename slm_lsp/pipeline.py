@@ -13,9 +13,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from slm_lsp.backends import CompletionEngine, Notify, load_engine
 from slm_lsp.config import Settings
 from slm_lsp.context import ContextEngine
-from slm_lsp.engine import Engine, Generation
+from slm_lsp.engine import Generation
 from slm_lsp.model_source import ModelChoice, materialise
 from slm_lsp.postprocess import CompletionMode, InlineEdit, decide_mode, postprocess, stop_sequences, to_inline_edit
 from slm_lsp.privacy import GateError, PrivacyGate
@@ -82,7 +83,7 @@ class CompletionResult:
 class Pipeline:
     """Runs completions on one loaded engine with one set of settings."""
 
-    def __init__(self, engine: Engine, settings: Settings, context: ContextEngine | None = None) -> None:
+    def __init__(self, engine: CompletionEngine, settings: Settings, context: ContextEngine | None = None) -> None:
         self.engine = engine
         self.settings = settings
         # Without a workspace the gate judges each file under its own git work tree.
@@ -97,22 +98,15 @@ class Pipeline:
         choice: ModelChoice,
         progress: ProgressReport | None = None,
         context: ContextEngine | None = None,
+        notify: Notify | None = None,
     ) -> Pipeline:
-        """Materialise and load the chosen model; raises ModelFileError with a clear message."""
+        """Materialise and load the chosen model on the configured backend; raises
+        ModelFileError with a clear message. ``notify`` receives backend notices (remote down)."""
         report = progress or (lambda message, fraction: None)
         report("resolving model", 0.0)
         path = materialise(choice, lambda fraction, message: report(message, fraction * 0.5))
         report(f"loading {path.name}", 0.5)
-        engine = Engine.load(
-            path,
-            n_ctx=settings.n_ctx,
-            n_threads=settings.n_threads,
-            n_batch=settings.n_batch,
-            n_gpu_layers=settings.n_gpu_layers,
-        )
-        if settings.adaptive_budgets:
-            report("measuring speed", 0.9)
-            engine.probe_speed()
+        engine = load_engine(settings, path, report, notify or log.warning)
         report("model ready", 1.0)
         return cls(engine, settings, context)
 

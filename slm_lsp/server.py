@@ -23,7 +23,9 @@ from pygls.workspace import TextDocument
 
 from slm_lsp import __version__
 from slm_lsp.actions import register_actions
-from slm_lsp.config import Settings, SettingsError
+from slm_lsp.backends import describe
+from slm_lsp.config_files import file_layers
+from slm_lsp.config_layers import ConfigStack, Layer, LayerError, client_settings
 from slm_lsp.context import ContextEngine
 from slm_lsp.pipeline import CompletionRequest, CompletionResult, Selection
 from slm_lsp.privacy import PrivacyGate
@@ -44,12 +46,17 @@ class SlmLanguageServer(LanguageServer):
     def __init__(self, overrides: dict[str, Any] | None = None) -> None:
         super().__init__("slm-lsp", __version__, protocol_cls=SlmProtocol)
         self.overrides = overrides or {}
+        self.config = ConfigStack([Layer("command line", "command line", self.overrides)])
+        self.reloads: set[asyncio.Future[None]] = set()
         self.gate = PrivacyGate()
         self.context = ContextEngine([], self.gate)
-        self.service = CompletionService(Settings().replace(self.overrides), self.context)
+        self.service = CompletionService(self.config.settings, self.context)
 
     def show_error(self, message: str) -> None:
         self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=message))
+
+    def show_warning(self, message: str) -> None:
+        self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=message))
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Log protocol-level errors; never pop them up in the user's editor."""
@@ -64,23 +71,42 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: SlmLanguageServer, params: types.InitializeParams) -> None:
-        options = params.initialization_options or {}
-        try:
-            if not isinstance(options, dict):
-                raise SettingsError("initializationOptions must be an object")
-            settings = Settings().replace({**options, **ls.overrides})
-        except SettingsError as exc:
-            ls.show_error(f"slm-lsp: {exc}; using the defaults")
-            settings = Settings().replace(ls.overrides)
         roots = _workspace_roots(params)
+        layers, problems = file_layers(roots[0] if roots else None)
+        ls.config = ConfigStack([
+            *layers,
+            Layer("initialization", "initializationOptions", params.initialization_options or {}),
+            Layer("command line", "command line", ls.overrides),
+        ])
+        for problem in [*map(str, problems), *ls.config.problems]:
+            ls.show_error(f"slm-lsp: {problem}")
         ls.gate = PrivacyGate(roots)
         ls.context = ContextEngine(roots, ls.gate)
-        ls.service = CompletionService(settings, ls.context)
+        ls.service = CompletionService(ls.config.settings, ls.context)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: SlmLanguageServer, params: types.InitializedParams) -> None:
         ls.context.start_indexing()
         await _load_model(ls)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(ls: SlmLanguageServer, params: types.DidChangeConfigurationParams) -> None:
+        """Settings under "slm" / "slm-lsp" (or flat, as Helix sends them) replace the
+        previous ones from this message. Synchronous, so the next request already sees
+        them; a model or backend change reloads in the background, as at start-up."""
+        source = "workspace/didChangeConfiguration"
+        try:
+            values = client_settings(params.settings, source)
+            if values is None:
+                return
+            settings = ls.config.replace(Layer("client", source, values))
+        except LayerError as exc:
+            ls.show_error(f"slm-lsp: {exc}; the previous settings stay in force")
+            return
+        if ls.service.reconfigure(settings):
+            task = asyncio.ensure_future(_load_model(ls))
+            ls.reloads.add(task)  # a task nobody references may be garbage-collected mid-way
+            task.add_done_callback(ls.reloads.discard)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: SlmLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
@@ -166,6 +192,9 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
             "family": pipeline.engine.fim.family if pipeline else None,
             "modelOrigin": service.choice.origin,
             "last": service.last,
+            "jobs": service.jobs.as_dict(),
+            "backend": describe(pipeline.engine) if pipeline else {"name": service.settings.backend},
+            "config": {"sources": ls.config.sources(), "settings": service.settings.as_camel_dict()},
         }
 
     @server.feature(types.SHUTDOWN)
@@ -217,6 +246,10 @@ async def _load_model(ls: SlmLanguageServer) -> None:
         value = types.WorkDoneProgressReport(message=message, percentage=percentage)
         loop.call_soon_threadsafe(ls.work_done_progress.report, token, value)
 
+    def notify(message: str) -> None:  # called on the worker thread
+        loop.call_soon_threadsafe(ls.show_warning, message)
+
+    ls.service.notify = notify
     await asyncio.wrap_future(ls.service.start_loading(report))
     service = ls.service
     if use_progress:

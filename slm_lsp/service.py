@@ -5,6 +5,8 @@ operation — loading, then each completion — runs on one dedicated thread, in
 A request for a document supersedes the previous request for the same document: the
 older job is told to stop (between two batches or two decoded tokens) and a job that
 was superseded before it started returns at once, so stale generations never queue up.
+``JobStats`` counts how requests ended and how many model jobs ever ran at once, so the
+single-worker rule is observed (``slm/status``, the typing benchmark), not just assumed.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ import asyncio
 import enum
 import logging
 import threading
+import time
+from collections import Counter, deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TypeVar
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from slm_lsp.config import Settings
+from slm_lsp.config import ENGINE_FIELDS, Settings
 from slm_lsp.context import ContextEngine
 from slm_lsp.gguf_file import ModelFileError
 from slm_lsp.model_source import ModelChoice, choose_model
@@ -38,6 +43,41 @@ class RequestSuperseded(Exception):
     """A newer request for the same document (or a cancellation) stopped this one; it has no result."""
 
 
+class LoadAborted(Exception):
+    """The server is exiting: the model load stops at its next progress report."""
+
+
+_MODEL_RAN = ("end", "stop", "length", "deadline")
+
+
+@dataclass
+class JobStats:
+    """How model jobs ended, and the most that ever ran at the same time (must stay 1)."""
+
+    submitted: int = 0
+    superseded: int = 0  # a newer request for the same document took over
+    cancelled: int = 0  # $/cancelRequest, or the client went away
+    generated: int = 0  # completions that ran the model
+    reused: int = 0  # completions answered from the result cache or typed-ahead memory
+    running: int = 0
+    peak_running: int = 0
+    stop_reasons: Counter[str] = field(default_factory=Counter)
+    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=1000))  # of the recent generations
+
+    def as_dict(self) -> dict[str, object]:
+        ordered = sorted(self.latencies_ms)
+        return {
+            "submitted": self.submitted, "superseded": self.superseded, "cancelled": self.cancelled,
+            "generated": self.generated, "reused": self.reused, "running": self.running,
+            "peakRunning": self.peak_running, "stopReasons": dict(self.stop_reasons),
+            "latencyMs": {"count": len(ordered), "p50": _percentile(ordered, 0.5), "p95": _percentile(ordered, 0.95)},
+        }
+
+
+def _percentile(ordered: list[float], q: float) -> float | None:
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else None
+
+
 class CompletionService:
     """Loads the model once in the background and runs completions one at a time."""
 
@@ -53,18 +93,60 @@ class CompletionService:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slm-model")
         self._latest: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._closing = threading.Event()
+        self.jobs = JobStats()
+        self.notify: Callable[[str], None] = log.warning  # backend notices; the server shows them
 
     def start_loading(self, progress: ProgressReport | None = None) -> Future[None]:
-        """Queue the model load on the worker thread; returns at once."""
+        """Queue the model load (or reload) on the worker thread; returns at once. Until it
+        settles, requests wait as for the first load."""
         self.state = ModelState.LOADING
+        self.error = None
+        self._settled.clear()
         return self._executor.submit(self._load, progress or (lambda message, fraction: None))
 
+    def reconfigure(self, settings: Settings) -> bool:
+        """Apply new settings; True when they need a new engine (call ``start_loading``).
+
+        Other changes take effect on the worker thread, after the jobs already queued, on
+        a new pipeline over the same engine.
+        """
+        previous, self.settings = self.settings, settings
+        changed = {name for name in ENGINE_FIELDS if getattr(previous, name) != getattr(settings, name)}
+        if previous.backend == settings.backend == "local":  # remote keys mean nothing to llama.cpp
+            changed = {name for name in changed if not name.startswith("remote_")}
+        if changed:
+            self.choice = choose_model(settings.model)
+            self.state = ModelState.LOADING  # requests from now on wait as for the first load
+            self._settled.clear()
+            return True
+        self._executor.submit(self._swap_settings, settings)
+        return False
+
+    def _swap_settings(self, settings: Settings) -> None:
+        pipeline = self._pipeline
+        if pipeline is not None:
+            self._pipeline = Pipeline(pipeline.engine, settings, pipeline.context)
+
     def _load(self, progress: ProgressReport) -> None:
+        def report(message: str, fraction: float | None) -> None:
+            if self._closing.is_set():  # lets model_source remove its partial file on the way out
+                raise LoadAborted("the server is exiting")
+            progress(message, fraction)
+
+        self._enter()
+        previous, self._pipeline = self._pipeline, None
+        if previous is not None:  # a reload: free the old model before the new one takes memory
+            previous.engine.close()
         try:
-            self._pipeline = Pipeline.load(self.settings, self.choice, progress, self.context)
+            self._pipeline = Pipeline.load(self.settings, self.choice, report, self.context, self.notify)
             self.state = ModelState.READY
             engine = self._pipeline.engine
             log.info("model ready: %s (%s)", engine.name, engine.fim.family)
+        except LoadAborted as exc:
+            self.error = str(exc)
+            self.state = ModelState.FAILED
         except ModelFileError as exc:
             self.error = str(exc)
             self.state = ModelState.FAILED
@@ -74,6 +156,7 @@ class CompletionService:
             self.state = ModelState.FAILED
             log.exception("model load failed")
         finally:
+            self._leave()
             self._settled.set()
 
     @property
@@ -87,8 +170,14 @@ class CompletionService:
         return self.state is ModelState.READY
 
     async def complete(self, request: CompletionRequest, key: str) -> CompletionResult:
-        """Run one completion on the worker thread (see ``run``)."""
-        return await self.run(lambda pipeline, cancelled: self._complete(pipeline, request, cancelled), key)
+        """Run one completion on the worker thread (see ``run``); the latency of those that
+        ran the model, queueing included, goes into ``jobs``."""
+        started = time.monotonic()
+        result = await self.run(lambda pipeline, cancelled: self._complete(pipeline, request, cancelled), key)
+        if result.stop_reason in _MODEL_RAN:
+            with self._lock:
+                self.jobs.latencies_ms.append((time.monotonic() - started) * 1000)
+        return result
 
     async def run(self, job: Callable[[Pipeline, Callable[[], bool]], T], key: str) -> T:
         """Run ``job(pipeline, cancelled)`` on the worker thread, superseding earlier jobs with ``key``.
@@ -100,6 +189,7 @@ class CompletionService:
         """
         stop = threading.Event()
         with self._lock:
+            self.jobs.submitted += 1
             previous = self._latest.get(key)
             if previous is not None:
                 previous.set()
@@ -109,6 +199,12 @@ class CompletionService:
             return await asyncio.wrap_future(future)
         except asyncio.CancelledError:
             stop.set()
+            with self._lock:
+                self.jobs.cancelled += 1
+            raise
+        except RequestSuperseded:
+            with self._lock:
+                self.jobs.superseded += 1
             raise
         finally:
             with self._lock:
@@ -121,19 +217,46 @@ class CompletionService:
         pipeline = self._pipeline
         if pipeline is None:
             raise RuntimeError(self.error or "the model is not loaded")
-        result = job(pipeline, stop.is_set)
+        self._enter()
+        try:
+            result = job(pipeline, stop.is_set)
+        finally:
+            self._leave()
         if stop.is_set():
             raise RequestSuperseded()
         return result
 
+    def _enter(self) -> None:
+        with self._lock:
+            self.jobs.running += 1
+            self.jobs.peak_running = max(self.jobs.peak_running, self.jobs.running)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.jobs.running -= 1
+            self._idle.notify_all()
+
     def _complete(self, pipeline: Pipeline, request: CompletionRequest, cancelled: Callable[[], bool]) -> CompletionResult:
         result = pipeline.complete(request, cancelled=cancelled)
         self.last = {"stopReason": result.stop_reason, **result.timings}
+        with self._lock:
+            self.jobs.stop_reasons[result.stop_reason] += 1
+            if result.stop_reason in _MODEL_RAN:
+                self.jobs.generated += 1
+            elif result.stop_reason in ("cache", "typed-ahead"):
+                self.jobs.reused += 1
         return result
 
     def shutdown(self) -> None:
         """Stop running jobs and the worker thread (the process may then exit cleanly)."""
+        self._closing.set()
         with self._lock:
             for stop in self._latest.values():
                 stop.set()
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """After ``shutdown``: wait until no job runs (a generation stops within one decode
+        step, a load at its next progress report); False if one still runs after ``timeout``."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self.jobs.running == 0, timeout)

@@ -28,8 +28,10 @@ def embedded_model(model_cache: Path) -> Path:
 
 @pytest.fixture
 def clean_env(model_cache: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Environment for subprocesses: no SLM_LSP_MODEL, the test cache as the model cache."""
+    """Environment for subprocesses: no SLM_LSP_MODEL, the test cache as the model cache, and
+    no user config file (the developer's own config.toml must not change test results)."""
     monkeypatch.delenv("SLM_LSP_MODEL", raising=False)
     env = {k: v for k, v in os.environ.items() if k != "SLM_LSP_MODEL"}
     env["SLM_LSP_CACHE_DIR"] = str(model_cache)
+    env["SLM_LSP_CONFIG_DIR"] = str(model_cache / "no-user-config")
     return env

@@ -158,10 +158,11 @@ class ContextEngine:
             self.indexer.refresh(document.path)
 
     def file_events(self, events: Iterable[tuple[str, str]]) -> None:
-        """File-watcher events: (uri, "created" | "changed" | "deleted")."""
+        """File-watcher events: (uri, "created" | "changed" | "deleted"); paths outside every
+        root are ignored (an event for ``file:///`` must not start a walk of the whole disk)."""
         for uri, kind in events:
             path = path_from_uri(uri)
-            if path is None:
+            if path is None or not self._inside(path):
                 continue
             if kind == "deleted":
                 self._forget(uri, path)

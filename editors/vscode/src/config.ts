@@ -45,6 +45,12 @@ export const SERVER_OPTIONS: Readonly<Record<string, 'number' | 'string' | 'bool
   maxGenerationSeconds: 'number',
   resultCacheSize: 'number',
   completionFallback: 'boolean',
+  backend: 'string',
+  remoteUrl: 'string',
+  remoteModel: 'string',
+  remoteTimeoutSeconds: 'number',
+  remoteApiKeyEnv: 'string',
+  remotePrompt: 'string',
 };
 
 export interface Settings {

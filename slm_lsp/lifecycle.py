@@ -1,0 +1,99 @@
+"""How the server process ends: promptly, whatever the reason, and without leftovers.
+
+A language server must not outlive its editor. It ends when its input closes, when the
+client's process (``initialize``'s ``processId``) is gone — an editor that crashes may
+leave the pipe open in a grandchild — and on SIGTERM/SIGINT. In every case the model
+worker is told to stop (a generation stops within one decode step, a model load at its
+next progress report, removing its partial file), ``atexit`` clean-ups run (code-action
+result files), and the process then exits with ``os._exit``: a normal interpreter exit
+would join pygls' stdin reader thread, which stays blocked on a pipe the client may
+never close.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import signal
+import sys
+import threading
+from typing import NoReturn, Protocol
+
+from slm_lsp.service import CompletionService
+
+log = logging.getLogger(__name__)
+
+PARENT_POLL_SECONDS = 0.2
+WORKER_GRACE_SECONDS = 0.8
+_exiting = threading.Lock()
+
+
+class Stoppable(Protocol):
+    """What the exit path needs from the server (the indexer thread is a daemon that only
+    reads, so the exit does not wait for it)."""
+
+    service: CompletionService
+
+
+def exit_process(server: Stoppable, code: int, reason: str) -> NoReturn:
+    """Stop the model worker, run clean-ups, and end the process."""
+    if not _exiting.acquire(blocking=False):  # another thread is already on its way out
+        threading.Event().wait()
+    log.info("exiting: %s", reason)
+    server.service.shutdown()
+    if not server.service.wait_idle(WORKER_GRACE_SECONDS):
+        log.warning("the model worker did not stop within %.1f s; exiting anyway", WORKER_GRACE_SECONDS)
+    atexit._run_exitfuncs()  # os._exit skips them, and they delete private files
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
+def exit_on_signals(server: Stoppable) -> None:
+    """SIGTERM and SIGINT end the server cleanly (call from the main thread)."""
+
+    def handle(signum: int, _frame: object) -> None:
+        exit_process(server, 0, f"received {signal.Signals(signum).name}")
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
+def watch_parent(pid: object, server: Stoppable) -> None:
+    """Exit soon after the client process ``pid`` disappears (no-op without a valid pid)."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0 or pid == os.getpid():
+        return
+    if not _alive(pid):
+        log.warning("the client process %d named in initialize does not exist; not watching it", pid)
+        return
+
+    def watch() -> None:
+        stopped = threading.Event()
+        while not stopped.wait(PARENT_POLL_SECONDS):
+            if not _alive(pid):
+                exit_process(server, 1, f"the client process {pid} is gone")
+
+    threading.Thread(target=watch, name="slm-lsp-parent-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # it exists under another user (or is not a pid we can judge)
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A dead child its parent has not reaped still answers ``kill(pid, 0)``."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False

