@@ -54,11 +54,23 @@ def exit_process(server: Stoppable, code: int, reason: str) -> NoReturn:
 
 
 def exit_on_signals(server: Stoppable) -> None:
-    """SIGTERM and SIGINT end the server cleanly (call from the main thread)."""
+    """SIGTERM and SIGINT end the server cleanly (call from the main thread).
+
+    The handler only writes the signal number to a pipe; a thread reading it does the
+    exit. A Python signal handler runs in the main thread between two bytecodes, possibly
+    while that thread holds a lock the exit needs (it was seen inside
+    ``ThreadPoolExecutor.submit``, whose lock ``shutdown`` takes: a deadlock).
+    """
+    read_end, write_end = os.pipe()
 
     def handle(signum: int, _frame: object) -> None:
+        os.write(write_end, bytes([signum]))
+
+    def wait_for_signal() -> None:
+        signum = os.read(read_end, 1)[0]
         exit_process(server, 0, f"received {signal.Signals(signum).name}")
 
+    threading.Thread(target=wait_for_signal, name="slm-lsp-signals", daemon=True).start()
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
 
