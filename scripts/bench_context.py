@@ -364,18 +364,24 @@ def build_cross_file_cases(engine: ContextEngine, limit: int, seed: int = 1) -> 
 
 def measure_cross_file_exact_match(engine: ContextEngine, cases: Sequence[CrossFileCase], complete: Complete,
                                    count: Count, budget: int) -> dict[str, float]:
-    """Exact match of line completions with and without the cross-file definitions (same prefix/suffix)."""
-    hits = {"with": 0, "without": 0}
+    """Exact match of line completions with and without the cross-file definitions (same
+    prefix/suffix). The discordant pairs (right only with / only without) say whether the
+    gain is more than noise: a sign test on them is the paired comparison."""
+    hits = {"with": 0, "without": 0, "only_with": 0, "only_without": 0}
     for case in cases:
         document = case.text[: case.offset] + case.text[case.text.find("\n", case.offset):]  # the line's rest removed
         context = engine.assemble(case.path.as_uri(), document, case.offset, None, count_tokens=count,
                                   budget_tokens=budget)
-        for label, use_extras in (("with", True), ("without", False)):
-            if complete(case, context, use_extras).strip() == case.expected.strip():
-                hits[label] += 1
+        right = {label: complete(case, context, use_extras).strip() == case.expected.strip()
+                 for label, use_extras in (("with", True), ("without", False))}
+        hits["with"] += right["with"]
+        hits["without"] += right["without"]
+        hits["only_with"] += right["with"] and not right["without"]
+        hits["only_without"] += right["without"] and not right["with"]
     n = max(len(cases), 1)
     return {"cases": len(cases), "exact_match_with": hits["with"] / n, "exact_match_without": hits["without"] / n,
-            "gain": (hits["with"] - hits["without"]) / n}
+            "gain": (hits["with"] - hits["without"]) / n, "right_only_with": hits["only_with"],
+            "right_only_without": hits["only_without"]}
 
 
 def model_completer(model_path: Path, n_ctx: int = 4096) -> tuple[Complete, Count]:

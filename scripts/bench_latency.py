@@ -1080,7 +1080,7 @@ def rerender(raw_path: Path, out: Path | None) -> int:
         model=model,
         options=options,
         threads=raw.get("threads") or options.get("nThreads") or os.cpu_count(),
-        args=SimpleNamespace(n_ctx=raw.get("n_ctx") or options.get("nCtx", 4096)),
+        args=SimpleNamespace(n_ctx=raw.get("n_ctx") or options.get("nCtx", 2048)),
         plan=plan,
     )
     table = report(bench, raw.get("model_record", {}), raw["wall_s"])  # type: ignore[arg-type]
@@ -1097,7 +1097,7 @@ def main() -> int:
     parser.add_argument("--cache-dir", type=Path, default=realistic_model.DEFAULT_CACHE)
     parser.add_argument("--file", type=Path, default=DEFAULT_FILE, help=f"source file to type into (default {DEFAULT_FILE})")
     parser.add_argument("--threads", type=int, help="CPU threads for the server and the direct runs (default: all cores)")
-    parser.add_argument("--n-ctx", type=int, default=4096)
+    parser.add_argument("--n-ctx", type=int, default=2048)
     parser.add_argument("--prompt-tokens", type=int, default=1536)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="fewer samples (a smoke test, not a measurement)")

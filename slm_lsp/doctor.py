@@ -102,7 +102,7 @@ def _load_model(settings: Settings, threads: int) -> tuple[Engine | None, int | 
     try:
         path = materialise(choice)
         engine = Engine.load(
-            path, n_ctx=settings.n_ctx, n_threads=threads, n_batch=settings.n_batch, n_gpu_layers=settings.n_gpu_layers
+            path, n_ctx=settings.context_size(), n_threads=threads, n_batch=settings.n_batch, n_gpu_layers=settings.n_gpu_layers
         )
     except ModelFileError as exc:
         _row("chosen", origin)

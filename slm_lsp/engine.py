@@ -317,6 +317,12 @@ class Engine:
         return text, "length"
 
 
+MAX_UBATCH = 256
+"""Tokens llama.cpp computes in one graph. The abort callback (cancellation) is polled
+between graph nodes, and a node of a 256-token ubatch takes half as long as one of 512;
+prompt throughput measured the same or better here (1.3B, 2 cores: 47-53 vs 39-42 tok/s)."""
+
+
 def _new_context(llm: object, n_ctx: int, n_batch: int, threads: int) -> object | None:
     """A context for generation: two sequences on a unified KV cache, so that cached
     tokens can be parked and shifted (kv_cache.KVSequence); full-size sliding-window
@@ -326,7 +332,7 @@ def _new_context(llm: object, n_ctx: int, n_batch: int, threads: int) -> object 
     params = llama_cpp.llama_context_default_params()
     params.n_ctx = n_ctx
     params.n_batch = n_batch
-    params.n_ubatch = n_batch
+    params.n_ubatch = min(n_batch, MAX_UBATCH)
     params.n_seq_max = 2
     params.kv_unified = True
     params.swa_full = True

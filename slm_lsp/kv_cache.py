@@ -223,8 +223,8 @@ class KVSequence:
             batch.logits[len(chunk) - 1] = 1 if offset + self._n_batch >= len(tokens) else 0
             status = llama_cpp.llama_decode(self._ctx, batch)
             if status == _ABORTED:
-                # n_ubatch == n_batch, so the whole batch was one ubatch and none of it is
-                # cached; remove its positions anyway in case a build keeps partial ones.
+                # llama.cpp keeps the ubatches it finished before the abort; drop the
+                # whole batch so the cache matches the mirror again.
                 llama_cpp.llama_memory_seq_rm(self._memory, 0, start + offset, -1)
                 return False
             if status != 0:

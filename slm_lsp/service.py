@@ -116,6 +116,8 @@ class CompletionService:
         changed = {name for name in ENGINE_FIELDS if getattr(previous, name) != getattr(settings, name)}
         if previous.backend == settings.backend == "local":  # remote keys mean nothing to llama.cpp
             changed = {name for name in changed if not name.startswith("remote_")}
+        if previous.context_size() != settings.context_size():  # an automatic size follows the budgets
+            changed.add("n_ctx")
         if changed:
             self.choice = choose_model(settings.model)
             self.state = ModelState.LOADING  # requests from now on wait as for the first load

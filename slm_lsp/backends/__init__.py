@@ -27,7 +27,7 @@ def load_engine(
     if settings.backend == "openai":
         return RemoteEngine(path, settings, notify)
     engine = Engine.load(
-        path, n_ctx=settings.n_ctx, n_threads=settings.n_threads, n_batch=settings.n_batch,
+        path, n_ctx=settings.context_size(), n_threads=settings.n_threads, n_batch=settings.n_batch,
         n_gpu_layers=settings.n_gpu_layers,
     )
     if settings.adaptive_budgets:

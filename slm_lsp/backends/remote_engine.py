@@ -77,7 +77,7 @@ class RemoteEngine:
 
     @property
     def n_ctx(self) -> int:
-        return self._settings.n_ctx
+        return self._settings.context_size()
 
     @property
     def url(self) -> str:
@@ -188,7 +188,7 @@ class RemoteEngine:
             log.info("loading the local model %s as the fallback", self.info.path)
             try:
                 self._local = Engine.load(
-                    self.info.path, n_ctx=settings.n_ctx, n_threads=settings.n_threads, n_batch=settings.n_batch,
+                    self.info.path, n_ctx=settings.context_size(), n_threads=settings.n_threads, n_batch=settings.n_batch,
                     n_gpu_layers=settings.n_gpu_layers,
                 )
             except ModelFileError as exc:

@@ -47,6 +47,7 @@ class WireClient:
                                         stderr=self._stderr, env=env, start_new_session=True, **popen)
         self.received: list[dict[str, Any]] = []  # every message from the server, in order
         self._responses: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._early: dict[Any, dict[str, Any]] = {}  # responses read before their request asked
         self._next_id = 0
         self._write_lock = threading.Lock()
         threading.Thread(target=self._read_forever, name="wire-reader", daemon=True).start()
@@ -76,9 +77,10 @@ class WireClient:
         self.send({"jsonrpc": "2.0", "method": method, "params": params})
 
     def response(self, msg_id: Any, timeout: float = 60.0) -> dict[str, Any]:
-        """The response to ``msg_id`` (responses to other ids that arrive meanwhile are dropped)."""
+        """The response to ``msg_id``. Responses may come in any order (a request that
+        fails at once overtakes one that runs the model); others are kept for their turn."""
         deadline = time.monotonic() + timeout
-        while True:
+        while msg_id not in self._early:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"no response to request {msg_id!r} within {timeout} s")
@@ -89,8 +91,8 @@ class WireClient:
             if message.get("closed"):
                 self._responses.put(message)
                 raise EOFError(f"the server closed its output before answering {msg_id!r}")
-            if message.get("id") == msg_id:
-                return message
+            self._early[_key(message.get("id"))] = message
+        return self._early.pop(msg_id)
 
     # -- session helpers -------------------------------------------------------------------------
 
@@ -193,3 +195,9 @@ class WireClient:
         except (OSError, ValueError):
             pass
         self._responses.put({"closed": True})
+
+
+def _key(msg_id: Any) -> Any:
+    """A response id as a dict key (an error response to an unparsable request has a null id;
+    a fuzzed id may be a list or an object, which cannot be a key)."""
+    return msg_id if isinstance(msg_id, (int, str)) or msg_id is None else json.dumps(msg_id)
