@@ -390,8 +390,11 @@ class InProcess:
         import logging
 
         from slm_lsp.config import Settings
+        from slm_lsp.context import ContextEngine
+        from slm_lsp.context.anchors import EDITOR_HEADROOM
         from slm_lsp.model_source import ModelChoice
         from slm_lsp.pipeline import Pipeline
+        from slm_lsp.privacy import PrivacyGate
 
         lines: list[str] = []
 
@@ -405,7 +408,9 @@ class InProcess:
         llama_log.setLevel(logging.DEBUG)
         try:
             self.settings = Settings().replace(options)
-            self.pipeline = Pipeline.load(self.settings, ModelChoice(path, "explicit"))
+            # The server's context stage, prefix anchors included, so the ids are the server's.
+            context = ContextEngine([], PrivacyGate(), window_headroom=EDITOR_HEADROOM)
+            self.pipeline = Pipeline.load(self.settings, ModelChoice(path, "explicit"), context=context)
         finally:
             llama_log.removeHandler(handler)
             llama_log.setLevel(level)
@@ -1098,7 +1103,8 @@ def main() -> int:
     parser.add_argument("--file", type=Path, default=DEFAULT_FILE, help=f"source file to type into (default {DEFAULT_FILE})")
     parser.add_argument("--threads", type=int, help="CPU threads for the server and the direct runs (default: all cores)")
     parser.add_argument("--n-ctx", type=int, default=2048)
-    parser.add_argument("--prompt-tokens", type=int, default=1536)
+    parser.add_argument("--prompt-tokens", type=int, default=1900,
+                        help="prompt budget (default 1900: ~1,500-token prompts once the editor's prefix headroom is left free)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="fewer samples (a smoke test, not a measurement)")
     parser.add_argument("--from-json", type=Path, help="re-render the table from a previous run's OUT.json (no measuring)")

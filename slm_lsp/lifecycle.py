@@ -56,23 +56,28 @@ def exit_process(server: Stoppable, code: int, reason: str) -> NoReturn:
 def exit_on_signals(server: Stoppable) -> None:
     """SIGTERM and SIGINT end the server cleanly (call from the main thread).
 
-    The handler only writes the signal number to a pipe; a thread reading it does the
-    exit. A Python signal handler runs in the main thread between two bytecodes, possibly
-    while that thread holds a lock the exit needs (it was seen inside
-    ``ThreadPoolExecutor.submit``, whose lock ``shutdown`` takes: a deadlock).
+    The exit runs on a thread woken through ``signal.set_wakeup_fd``, whose byte the
+    interpreter's C-level handler writes at once, in whichever thread the kernel delivered
+    the signal to. Python-level handlers are not enough: they run only in the main thread,
+    when it next executes bytecode — after its select() wakes up for some other reason if
+    the signal landed in a llama.cpp thread (seen: no exit until the generation ended) — and
+    possibly while it holds a lock the exit needs (seen: inside ThreadPoolExecutor.submit,
+    whose lock ``shutdown`` takes).
     """
     read_end, write_end = os.pipe()
-
-    def handle(signum: int, _frame: object) -> None:
-        os.write(write_end, bytes([signum]))
+    os.set_blocking(write_end, False)  # set_wakeup_fd requires it
+    wanted = {signal.SIGTERM, signal.SIGINT}
 
     def wait_for_signal() -> None:
-        signum = os.read(read_end, 1)[0]
-        exit_process(server, 0, f"received {signal.Signals(signum).name}")
+        while (received := os.read(read_end, 1)) and received[0] not in wanted:
+            pass
+        name = signal.Signals(received[0]).name if received else "a signal"
+        exit_process(server, 0, f"received {name}")
 
     threading.Thread(target=wait_for_signal, name="slm-lsp-signals", daemon=True).start()
-    signal.signal(signal.SIGTERM, handle)
-    signal.signal(signal.SIGINT, handle)
+    for signum in wanted:
+        signal.signal(signum, lambda _signum, _frame: None)  # replaces the default action; the fd does the work
+    signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
 
 
 def watch_parent(pid: object, server: Stoppable) -> None:

@@ -27,6 +27,7 @@ from slm_lsp.backends import describe
 from slm_lsp.config_files import file_layers
 from slm_lsp.config_layers import ConfigStack, Layer, LayerError, client_settings
 from slm_lsp.context import ContextEngine
+from slm_lsp.context.anchors import EDITOR_HEADROOM
 from slm_lsp.pipeline import CompletionRequest, CompletionResult, Selection
 from slm_lsp.privacy import PrivacyGate
 from slm_lsp.protocol import AlreadyAnswered, SlmProtocol
@@ -49,7 +50,7 @@ class SlmLanguageServer(LanguageServer):
         self.config = ConfigStack([Layer("command line", "command line", self.overrides)])
         self.reloads: set[asyncio.Future[None]] = set()
         self.gate = PrivacyGate()
-        self.context = ContextEngine([], self.gate)
+        self.context = ContextEngine([], self.gate, window_headroom=EDITOR_HEADROOM)
         self.service = CompletionService(self.config.settings, self.context)
 
     def show_error(self, message: str) -> None:
@@ -81,7 +82,7 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
         for problem in [*map(str, problems), *ls.config.problems]:
             ls.show_error(f"slm-lsp: {problem}")
         ls.gate = PrivacyGate(roots)
-        ls.context = ContextEngine(roots, ls.gate)
+        ls.context = ContextEngine(roots, ls.gate, window_headroom=EDITOR_HEADROOM)
         ls.service = CompletionService(ls.config.settings, ls.context)
 
     @server.feature(types.INITIALIZED)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from slm_lsp.context.admission import admit_window
+from slm_lsp.context.anchors import WindowAnchors
 from slm_lsp.context.candidates import rank
 from slm_lsp.context.documents import Documents, OpenDocument, TreeCache
 from slm_lsp.context.imports import extract_facts
@@ -38,7 +39,7 @@ from slm_lsp.context.resolve import Resolver
 from slm_lsp.context.symbols import defined_names
 from slm_lsp.context.syntax import common_prefix_length, common_suffix_length
 from slm_lsp.context.tokens import TokenMemo
-from slm_lsp.context.window import cut_window
+from slm_lsp.context.window import Window, cut_window
 from slm_lsp.privacy import GateError, PrivacyGate, PromptPiece
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class ContextEngine:
         syntactic_slack: float = 0.3,
         similarity_threshold: float = 0.5,
         quiet_seconds: float = 0.5,
+        window_headroom: float | None = None,
     ) -> None:
         self.roots = [normalise_root(Path(root)) for root in roots]
         self.gate = gate
@@ -105,6 +107,8 @@ class ContextEngine:
         self.indexer = Indexer(self.index, gate, self.roots, max_file_bytes=max_file_bytes,
                                is_open=self.documents.is_open, on_idle=self.index_open_documents)
         self._tokens = TokenMemo()
+        # Set (the server does) to keep each document's prefix start while the user types.
+        self.anchors = WindowAnchors(window_headroom) if window_headroom else None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -154,6 +158,8 @@ class ContextEngine:
         """The disk version replaces the editor's (unsaved edits are gone)."""
         document = self.documents.close(uri)
         self.trees.forget(uri)
+        if self.anchors is not None:
+            self.anchors.forget(uri)
         if document is not None and document.path is not None:
             self.indexer.refresh(document.path)
 
@@ -188,6 +194,8 @@ class ContextEngine:
 
     def _forget(self, uri: str, path: Path | None) -> None:
         self.recent.forget(uri)
+        if self.anchors is not None:
+            self.anchors.forget(uri)
         if path is not None:
             self.index.remove(path)
 
@@ -249,8 +257,14 @@ class ContextEngine:
 
         file_budget = budget - definition_tokens - recent.tokens
         prefix_budget = int(file_budget * min(max(prefix_ratio, 0.0), 1.0))
-        window = cut_window(text, offset, parsed, count, prefix_budget=prefix_budget,
-                            suffix_budget=file_budget - prefix_budget, slack=self.syntactic_slack)
+        def cut(prefix_tokens: int, suffix_tokens: int) -> Window:
+            return cut_window(text, offset, parsed, count, prefix_budget=prefix_tokens,
+                              suffix_budget=suffix_tokens, slack=self.syntactic_slack)
+
+        window = cut(prefix_budget, file_budget - prefix_budget)
+        if self.anchors is not None and uri is not None:
+            window = self.anchors.window(uri, text, offset, window, count, prefix_budget,
+                                         lambda prefix_tokens: cut(prefix_tokens, 0))
         prefix, suffix = admit_window(self.gate, text, offset, window, source, count=count, budget=file_budget)
         if uri is not None and (path is None or self._inside(path)):
             self.recent.record(uri, source, text, offset, offset)

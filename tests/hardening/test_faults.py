@@ -47,6 +47,7 @@ def servers(tmp_path: Path) -> Iterator[list[WireClient]]:
 
 def start(servers: list[WireClient], tmp_path: Path, env: dict[str, str], *args: str,
           prefix: list[str] | None = None, **popen: Any) -> WireClient:
+    env = {**env, "PYTHONFAULTHANDLER": "1"}  # a hung server shows where it hangs (wait_exit)
     client = WireClient([*(prefix or []), *SERVE, *args], env, tmp_path / f"stderr-{len(servers)}.log", **popen)
     servers.append(client)
     return client
@@ -57,7 +58,10 @@ def wait_exit(client: WireClient, since: float) -> float:
     try:
         client.process.wait(timeout=EXIT_WITHIN)
     except subprocess.TimeoutExpired:
-        raise AssertionError(f"the server still runs {EXIT_WITHIN} s later") from None
+        client.process.send_signal(signal.SIGABRT)  # faulthandler (see start) prints every thread's stack
+        client.process.wait()
+        raise AssertionError(f"the server still runs {EXIT_WITHIN} s later; its threads:\n"
+                             f"{client.stderr_text()[-6000:]}") from None
     return time.monotonic() - since
 
 
