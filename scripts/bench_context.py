@@ -37,11 +37,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from slm_lsp.context import ContextEngine, ContextResult  # noqa: E402
-from slm_lsp.context.imports import extract_facts  # noqa: E402
-from slm_lsp.context.languages import grammar_for_path  # noqa: E402
-from slm_lsp.context.syntax import parse  # noqa: E402
-from slm_lsp.privacy import PrivacyGate  # noqa: E402
+from slm_lsp.context import ContextEngine, ContextResult
+from slm_lsp.context.imports import extract_facts
+from slm_lsp.context.languages import grammar_for_path
+from slm_lsp.context.syntax import parse
+from slm_lsp.privacy import PrivacyGate
 
 VOCAB = REPO / "tests" / "data" / "vocab" / "ggml-vocab-qwen2.gguf.gz"
 Count = Callable[[str], int]

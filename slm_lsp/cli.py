@@ -18,21 +18,21 @@ from typing import Any, TextIO
 
 from slm_lsp import __version__
 from slm_lsp.actions.cli import add_explain_arguments
-from slm_lsp.evaluation import Completion, Problem
-from slm_lsp.evaluation.cli import add_eval_arguments, run_from_args
-from slm_lsp.privacy import PrivacyGate
-from slm_lsp.privacy.gitrepo import find_top
 from slm_lsp.config import DETERMINISTIC, Settings, SettingsError
 from slm_lsp.config_files import file_layers
 from slm_lsp.config_layers import ConfigStack, Layer
 from slm_lsp.context import ContextEngine
 from slm_lsp.doctor import add_doctor_arguments
+from slm_lsp.evaluation import Completion, Problem
+from slm_lsp.evaluation.cli import add_eval_arguments, run_from_args
 from slm_lsp.gguf_file import ModelFileError
 from slm_lsp.languages import language_for_path
 from slm_lsp.model_source import choose_model
 from slm_lsp.models_cli import add_models_arguments
 from slm_lsp.pipeline import CompletionRequest, Pipeline
 from slm_lsp.positions import PositionError, offset_at
+from slm_lsp.privacy import PrivacyGate
+from slm_lsp.privacy.gitrepo import find_top
 
 log = logging.getLogger(__name__)
 EXIT_OK, EXIT_REQUEST_FAILED, EXIT_USAGE = 0, 1, 2

@@ -232,13 +232,7 @@ class Engine:
         prompt are evaluated (see kv_cache); what a stopped evaluation completed stays
         cached, so the next request continues from there.
         """
-        ids = list(ids)
-        if not ids:
-            raise ValueError("empty prompt")
-        if len(ids) + max_tokens > self.n_ctx:
-            raise ContextOverflow(
-                f"prompt of {len(ids)} tokens plus {max_tokens} to generate exceeds the context of {self.n_ctx}"
-            )
+        ids = checked_prompt(ids, max_tokens, self.n_ctx)
 
         def stopped(limit: float | None) -> str | None:
             if cancelled():
@@ -339,6 +333,16 @@ def _new_context(llm: object, n_ctx: int, n_batch: int, threads: int) -> object 
     params.n_threads = threads
     params.n_threads_batch = threads
     return llama_cpp.llama_init_from_model(llm.model, params)  # type: ignore[attr-defined]
+
+
+def checked_prompt(ids: Sequence[int], max_tokens: int, n_ctx: int) -> list[int]:
+    """``ids`` as a list, once it is known to be non-empty and to fit with the generation."""
+    ids = list(ids)
+    if not ids:
+        raise ValueError("empty prompt")
+    if len(ids) + max_tokens > n_ctx:
+        raise ContextOverflow(f"prompt of {len(ids)} tokens plus {max_tokens} to generate exceeds the context of {n_ctx}")
+    return ids
 
 
 def _first_stop(text: str, stop: Sequence[str]) -> int | None:

@@ -116,7 +116,7 @@ class KVSequence:
     def _should_abort(self) -> bool:
         try:
             return bool(self._abort_check())
-        except Exception:  # an exception must not cross into C; the between-batch check reports it
+        except Exception:  # noqa: BLE001 - an exception must not cross into C; the between-batch check reports it
             return False
 
     def close(self) -> None:

@@ -20,6 +20,7 @@ import sys
 import threading
 from typing import NoReturn, Protocol
 
+from slm_lsp.processes import process_exists
 from slm_lsp.service import CompletionService
 
 log = logging.getLogger(__name__)
@@ -84,33 +85,14 @@ def watch_parent(pid: object, server: Stoppable) -> None:
     """Exit soon after the client process ``pid`` disappears (no-op without a valid pid)."""
     if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0 or pid == os.getpid():
         return
-    if not _alive(pid):
+    if not process_exists(pid):
         log.warning("the client process %d named in initialize does not exist; not watching it", pid)
         return
 
     def watch() -> None:
         stopped = threading.Event()
         while not stopped.wait(PARENT_POLL_SECONDS):
-            if not _alive(pid):
+            if not process_exists(pid):
                 exit_process(server, 1, f"the client process {pid} is gone")
 
     threading.Thread(target=watch, name="slm-lsp-parent-watch", daemon=True).start()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True  # it exists under another user (or is not a pid we can judge)
-    return not _zombie(pid)
-
-
-def _zombie(pid: int) -> bool:
-    """A dead child its parent has not reaped still answers ``kill(pid, 0)``."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-    except (OSError, IndexError):
-        return False

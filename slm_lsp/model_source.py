@@ -20,6 +20,7 @@ from pathlib import Path
 import platformdirs
 
 from slm_lsp.gguf_file import ModelFileError
+from slm_lsp.processes import process_exists
 
 log = logging.getLogger(__name__)
 
@@ -163,19 +164,9 @@ def _remove_abandoned(directory: Path) -> None:
     a power cut): each is as large as the model. A live process's file is left alone."""
     for partial in directory.glob(f"{_PARTIAL_PREFIX}*"):
         owner = partial.name[len(_PARTIAL_PREFIX) :].split("-", 1)[0]
-        if owner.isdigit() and not _process_exists(int(owner)):
+        if owner.isdigit() and not process_exists(int(owner)):
             log.info("removing %s, left by an interrupted assembly", partial)
             partial.unlink(missing_ok=True)
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True
 
 
 def _sha256(path: Path) -> str:

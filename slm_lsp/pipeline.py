@@ -18,7 +18,14 @@ from slm_lsp.config import Settings
 from slm_lsp.context import ContextEngine
 from slm_lsp.engine import Generation
 from slm_lsp.model_source import ModelChoice, materialise
-from slm_lsp.postprocess import CompletionMode, InlineEdit, decide_mode, postprocess, stop_sequences, to_inline_edit
+from slm_lsp.postprocess import (
+    CompletionMode,
+    InlineEdit,
+    decide_mode,
+    postprocess,
+    stop_sequences,
+    to_inline_edit,
+)
 from slm_lsp.privacy import GateError, PrivacyGate
 from slm_lsp.prompt import PromptParts, Snippet, build_prompt
 from slm_lsp.result_cache import LRU, TypedAhead, prompt_key

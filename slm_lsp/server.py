@@ -29,9 +29,9 @@ from slm_lsp.config_layers import ConfigStack, Layer, LayerError, client_setting
 from slm_lsp.context import ContextEngine
 from slm_lsp.context.anchors import EDITOR_HEADROOM
 from slm_lsp.pipeline import CompletionRequest, CompletionResult, Selection
+from slm_lsp.positions import PositionError, offset_at, position_at
 from slm_lsp.privacy import PrivacyGate
 from slm_lsp.protocol import AlreadyAnswered, SlmProtocol
-from slm_lsp.positions import PositionError, offset_at, position_at
 from slm_lsp.service import CompletionService, ModelState, RequestSuperseded
 
 log = logging.getLogger(__name__)

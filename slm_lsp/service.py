@@ -18,15 +18,20 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
-from concurrent.futures import Future, ThreadPoolExecutor
 
 from slm_lsp.config import ENGINE_FIELDS, Settings
 from slm_lsp.context import ContextEngine
 from slm_lsp.gguf_file import ModelFileError
 from slm_lsp.model_source import ModelChoice, choose_model
-from slm_lsp.pipeline import CompletionRequest, CompletionResult, Pipeline, ProgressReport
+from slm_lsp.pipeline import (
+    CompletionRequest,
+    CompletionResult,
+    Pipeline,
+    ProgressReport,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -153,7 +158,7 @@ class CompletionService:
             self.error = str(exc)
             self.state = ModelState.FAILED
             log.error("%s", exc)
-        except Exception as exc:  # noqa: BLE001 - a load failure must never kill the server
+        except Exception as exc:  # a load failure must never kill the server
             self.error = f"could not load the model: {exc}"
             self.state = ModelState.FAILED
             log.exception("model load failed")

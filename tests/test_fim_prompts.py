@@ -124,6 +124,6 @@ def test_detection_for_families_without_a_vocab_file(pre_text: str, arch: str, m
 
 def test_codestral_layout_puts_suffix_first() -> None:
     fmt = detect_format(_facts("[PREFIX]", "llama", mid=False))
-    tokenize = lambda text: [ord(c) for c in text]  # noqa: E731 - a transparent stand-in tokenizer
+    tokenize = lambda text: [ord(c) for c in text]  # a transparent stand-in tokenizer
     ids = build_prompt(fmt, tokenize, PromptParts(prefix="ab", suffix="cd"))
     assert ids == [1, 11, ord("c"), ord("d"), 10, ord("a"), ord("b")]

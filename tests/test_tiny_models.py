@@ -7,15 +7,22 @@ tests can rely on them for FIM-family detection and exact prompt token ids.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from llama_cpp import Llama
 from llama_cpp import llama_cpp as C
-from tests.tiny_models import VOCABS, build_tiny_model, decode_value, read_vocab_metadata, tiny_model_path
+
+from tests.tiny_models import (
+    VOCABS,
+    build_tiny_model,
+    decode_value,
+    read_vocab_metadata,
+    tiny_model_path,
+)
 
 FIM_KINDS = ("pre", "suf", "mid", "pad", "rep", "sep")
 

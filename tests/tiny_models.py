@@ -28,7 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from gguf import GGUF_DEFAULT_ALIGNMENT, GGMLQuantizationType, GGUFValueType, LlamaFileType, TokenType
+from gguf import (
+    GGUF_DEFAULT_ALIGNMENT,
+    GGMLQuantizationType,
+    GGUFValueType,
+    LlamaFileType,
+    TokenType,
+)
 
 VOCAB_DIR = Path(__file__).resolve().parent / "data" / "vocab"
 

@@ -28,13 +28,13 @@ from slm_lsp.backends.completions_client import (
 from slm_lsp.backends.vocab_model import VocabModel
 from slm_lsp.config import Settings
 from slm_lsp.engine import (
-    ContextOverflow,
     Engine,
     Generation,
     Speed,
     Timings,
     _install_llama_log_handler,
     _vocab_facts,
+    checked_prompt,
 )
 from slm_lsp.fim import detect_format
 from slm_lsp.gguf_file import ModelFileError, read_gguf_info
@@ -110,13 +110,7 @@ class RemoteEngine:
         The time limits apply to the local fallback; the server gets remoteTimeoutSeconds
         per attempt. Text is reported to ``on_text`` once, when the answer arrives.
         """
-        ids = list(ids)
-        if not ids:
-            raise ValueError("empty prompt")
-        if len(ids) + max_tokens > self.n_ctx:
-            raise ContextOverflow(
-                f"prompt of {len(ids)} tokens plus {max_tokens} to generate exceeds the context of {self.n_ctx}"
-            )
+        ids = checked_prompt(ids, max_tokens, self.n_ctx)
         if cancelled():
             return Generation("", "cancelled", Timings(prompt_tokens=len(ids)))
         if self._remote_due():

@@ -4,6 +4,7 @@ prompt being evaluated again every few keystrokes."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ def test_the_prefix_start_moves_rarely_while_typing(tmp_path: Path, suffix: str)
     fresh_starts = {r.prefix_start_offset for r in type_along(engine(tmp_path, None), uri, suffix)}
     anchored = type_along(engine(tmp_path, EDITOR_HEADROOM), uri, suffix)
     anchored_starts = [r.prefix_start_offset for r in anchored]
-    moves = sum(1 for a, b in zip(anchored_starts, anchored_starts[1:]) if a != b)
+    moves = sum(1 for a, b in itertools.pairwise(anchored_starts) if a != b)
     assert len(fresh_starts) > 5  # without anchors the start creeps forward with each statement
     assert moves <= 3, anchored_starts
     assert anchored_starts == sorted(anchored_starts)  # it only ever moves forward

@@ -5,7 +5,12 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slm_lsp.context.syntax import OffsetMap, common_prefix_length, common_suffix_length, parse
+from slm_lsp.context.syntax import (
+    OffsetMap,
+    common_prefix_length,
+    common_suffix_length,
+    parse,
+)
 
 BASE = "def f(x):\n    return x + 1\n\n# café ☕ 🎉\nclass K:\n    name = 'ä'\n"
 

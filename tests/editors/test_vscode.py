@@ -84,7 +84,7 @@ def parse_tap(output: str) -> dict[str, TapResult]:
 def node_test(node: str, target: str, env: dict[str, str] | None = None, timeout: float = 300) -> tuple[str, dict[str, TapResult]]:
     result = run([node, "--test", "--test-reporter=tap", target], timeout=timeout, env=env)
     output = result.stdout + result.stderr
-    counts = dict(re.findall(r"^# (pass|fail|skipped|cancelled) (\d+)$", output, re.M))
+    counts = dict(re.findall(r"^# (pass|fail|skipped|cancelled) (\d+)$", output, re.MULTILINE))
     assert counts, f"node --test printed no summary:\n{output}"
     assert result.returncode == 0 and counts.get("fail") == "0" and counts.get("cancelled") == "0", output
     return output, parse_tap(output)
@@ -97,7 +97,7 @@ def test_typescript_type_checks(node: str) -> None:
 
 def test_extension_unit_tests(node: str, compiled: Path) -> None:
     output, results = node_test(node, "out/test/unit/")
-    counts = dict(re.findall(r"^# (pass|skipped) (\d+)$", output, re.M))
+    counts = dict(re.findall(r"^# (pass|skipped) (\d+)$", output, re.MULTILINE))
     assert int(counts["pass"]) >= 25 and counts["skipped"] == "0", output
     assert {"status-bar item", "readSettings", "package.json", "why excluded"} <= set(results), sorted(results)
 
