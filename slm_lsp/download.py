@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import errno
-import hashlib
 import http.client
 import os
 import shutil
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import TextIO
 
 from slm_lsp import __version__
+from slm_lsp.model_source import sha256_of
 
 _BLOCK = 1 << 20
 _TIMEOUT_SECONDS = 30
@@ -70,20 +70,6 @@ def display_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-def sha256_of(path: Path, progress: Progress | None = None) -> str:
-    """Hash a file in blocks (models are larger than memory on small machines)."""
-    digest = hashlib.sha256()
-    total = path.stat().st_size
-    done = 0
-    with path.open("rb") as handle:
-        while block := handle.read(4 * _BLOCK):
-            digest.update(block)
-            done += len(block)
-            if progress:
-                progress(done, total)
-    return digest.hexdigest()
 
 
 def download(

@@ -87,7 +87,7 @@ class ContextOverflow(ValueError):
     """The prompt plus the generation budget does not fit the context window."""
 
 
-def _install_llama_log_handler() -> None:
+def install_llama_log_handler() -> None:
     """Route llama.cpp's own log lines into Python logging instead of raw stderr.
 
     llama.cpp never sees prompt text in these messages; they are load-time facts. ggml's
@@ -106,7 +106,7 @@ def _install_llama_log_handler() -> None:
             _llama_log.log(logging.DEBUG if routine else _LEVELS.get(level, logging.DEBUG), "%s", message)
 
     llama_cpp.llama_log_set(_callback, ctypes.c_void_p(0))
-    _install_llama_log_handler.callback = _callback  # type: ignore[attr-defined]  # keep it alive
+    install_llama_log_handler.callback = _callback  # type: ignore[attr-defined]  # keep it alive
 
 
 class Engine:
@@ -149,7 +149,7 @@ class Engine:
         info = read_gguf_info(path)
         import llama_cpp
 
-        _install_llama_log_handler()
+        install_llama_log_handler()
         threads = n_threads or max(1, os.cpu_count() or 1)
         try:
             # verbose=True: with verbose=False llama-cpp-python dup2()s /dev/null over file
@@ -180,7 +180,7 @@ class Engine:
         ctx = _new_context(llm, n_ctx, n_batch, threads)
         if ctx is None:
             raise ModelFileError(info.path, f"llama.cpp could not create a context of {n_ctx} tokens (out of memory?)")
-        facts = _vocab_facts(llm, info)
+        facts = vocab_facts(llm, info)
         fmt = detect_format(facts)
         if fmt.supports_fim:
             log.info("model %s: FIM family %s (%s layout)", info.name, fmt.family, fmt.order.value)
@@ -300,7 +300,7 @@ class Engine:
             generated.append(token)
             timings.generated_tokens += 1
             text = self.detokenize(generated)
-            cut = _first_stop(text, stop)
+            cut = first_stop(text, stop)
             if cut is not None:
                 return text[:cut], "stop"
             if on_text is not None:
@@ -345,12 +345,13 @@ def checked_prompt(ids: Sequence[int], max_tokens: int, n_ctx: int) -> list[int]
     return ids
 
 
-def _first_stop(text: str, stop: Sequence[str]) -> int | None:
+def first_stop(text: str, stop: Sequence[str]) -> int | None:
+    """Where the earliest of the ``stop`` sequences starts in ``text``, if any does."""
     positions = [i for s in stop if s and (i := text.find(s)) >= 0]
     return min(positions) if positions else None
 
 
-def _vocab_facts(llm: object, info: GGUFInfo) -> VocabFacts:
+def vocab_facts(llm: object, info: GGUFInfo) -> VocabFacts:
     """Read the FIM tokens and BOS behaviour llama.cpp derived for this vocabulary."""
     import llama_cpp
 

@@ -113,7 +113,7 @@ def ensure_embedded_model(target_dir: Path | None = None, progress: ProgressCall
     if target.is_file():
         if progress:
             progress(0.0, "verifying embedded model")
-        if _sha256(target) == expected:
+        if sha256_of(target) == expected:
             _write_stamp(stamp, target, expected)
             return target
         log.warning("cached embedded model %s failed its checksum; assembling it again", target)
@@ -169,11 +169,18 @@ def _remove_abandoned(directory: Path) -> None:
             partial.unlink(missing_ok=True)
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path, progress: Callable[[int, int | None], None] | None = None) -> str:
+    """Hash a file in 4 MB blocks (models are larger than memory on small machines);
+    ``progress(done, total)`` follows along."""
     digest = hashlib.sha256()
+    total = path.stat().st_size
+    done = 0
     with path.open("rb") as handle:
         while block := handle.read(4 << 20):
             digest.update(block)
+            done += len(block)
+            if progress:
+                progress(done, total)
     return digest.hexdigest()
 
 

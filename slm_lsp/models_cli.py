@@ -25,7 +25,6 @@ from slm_lsp.download import (
     OfflineError,
     ProgressPrinter,
     download,
-    sha256_of,
 )
 from slm_lsp.gguf_file import ModelFileError, read_gguf_info
 from slm_lsp.model_catalog import (
@@ -35,7 +34,7 @@ from slm_lsp.model_catalog import (
     find,
     load_catalog,
 )
-from slm_lsp.model_source import cache_dir, ensure_embedded_model
+from slm_lsp.model_source import cache_dir, ensure_embedded_model, sha256_of
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 ENV_MIRROR = "SLM_LSP_MODEL_MIRROR"

@@ -32,9 +32,10 @@ from slm_lsp.engine import (
     Generation,
     Speed,
     Timings,
-    _install_llama_log_handler,
-    _vocab_facts,
     checked_prompt,
+    first_stop,
+    install_llama_log_handler,
+    vocab_facts,
 )
 from slm_lsp.fim import detect_format
 from slm_lsp.gguf_file import ModelFileError, read_gguf_info
@@ -53,9 +54,9 @@ class RemoteEngine:
     def __init__(self, path: Path, settings: Settings, notify: Notify) -> None:
         assert settings.remote_url is not None  # Settings.replace requires it for this backend
         self.info = read_gguf_info(path)
-        _install_llama_log_handler()
+        install_llama_log_handler()
         self._llm = VocabModel(self.info.path)  # also read by code actions (chat template, special tokens)
-        self.facts = _vocab_facts(self._llm, self.info)
+        self.facts = vocab_facts(self._llm, self.info)
         self.fim = detect_format(self.facts)
         self.speed = Speed()
         self._settings = settings
@@ -147,7 +148,7 @@ class RemoteEngine:
             prompt = self._llm.detokenize(body, special=True).decode("utf-8", errors="replace")
         answer = self._client.complete(prompt, max_tokens=max_tokens, stop=stop, cancelled=cancelled)
         text, reason = answer.text, "length" if answer.finish_reason == "length" else "end"
-        cut = _first_stop(text, stop)  # a server that ignores `stop` is cut here
+        cut = first_stop(text, stop)  # a server that ignores `stop` is cut here
         if cut is not None:
             text, reason = text[:cut], "stop"
         timings = Timings(
@@ -199,8 +200,3 @@ class RemoteEngine:
             "error": self.error,
             "localLoaded": self._local is not None,
         }
-
-
-def _first_stop(text: str, stop: Sequence[str]) -> int | None:
-    positions = [i for s in stop if s and (i := text.find(s)) >= 0]
-    return min(positions) if positions else None

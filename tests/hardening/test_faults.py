@@ -91,6 +91,19 @@ def generating(client: WireClient, uri: str) -> int:
     return msg_id
 
 
+def assembling(servers: list[WireClient], tmp_path: Path, cache: Path,
+               env: dict[str, str]) -> tuple[WireClient, Path]:
+    """A server with an empty model cache, once it is assembling the embedded model: the
+    server and its partial file."""
+    client = start(servers, tmp_path, {**env, "SLM_LSP_CACHE_DIR": str(cache)})
+    client.initialize(tmp_path, UNTIMED)
+    deadline = time.monotonic() + 60
+    while not (partial := list(cache.glob(".assembling-*"))):
+        assert time.monotonic() < deadline and client.process.poll() is None, "assembly never started"
+        time.sleep(0.005)
+    return client, partial[0]
+
+
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -163,12 +176,7 @@ def test_sigterm_while_assembling_the_model_leaves_no_partial_file(
 ) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
-    client = start(servers, tmp_path, {**clean_env, "SLM_LSP_CACHE_DIR": str(cache)})
-    client.initialize(tmp_path, UNTIMED)
-    deadline = time.monotonic() + 60
-    while not list(cache.glob(".assembling-*")):
-        assert time.monotonic() < deadline and client.process.poll() is None, "assembly never started"
-        time.sleep(0.005)
+    client, _partial = assembling(servers, tmp_path, cache, clean_env)
     sent = time.monotonic()
     client.process.send_signal(signal.SIGTERM)
     print(f"exited {wait_exit(client, sent):.2f} s after SIGTERM, mid-assembly")
@@ -186,15 +194,10 @@ def test_partial_file_of_a_killed_assembly_is_removed_next_time(
     """SIGKILL cannot be handled: the 250 MB partial file stays, until the next assembly."""
     cache = tmp_path / "cache"
     cache.mkdir()
-    client = start(servers, tmp_path, {**clean_env, "SLM_LSP_CACHE_DIR": str(cache)})
-    client.initialize(tmp_path, UNTIMED)
-    deadline = time.monotonic() + 60
-    while not (partial := list(cache.glob(".assembling-*"))):
-        assert time.monotonic() < deadline and client.process.poll() is None, "assembly never started"
-        time.sleep(0.005)
+    client, partial = assembling(servers, tmp_path, cache, clean_env)
     client.process.kill()
     client.process.wait()
-    assert partial[0].exists()
+    assert partial.exists()
     model = ensure_embedded_model(cache)
     assert not list(cache.glob(".assembling-*"))
     assert sha256(model) == sha256(embedded_model)
