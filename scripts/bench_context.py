@@ -386,8 +386,8 @@ def measure_cross_file_exact_match(engine: ContextEngine, cases: Sequence[CrossF
 
 def model_completer(model_path: Path, n_ctx: int = 4096) -> tuple[Complete, Count]:
     """A ``Complete`` using slm_lsp's engine and prompt builder (adapt here if their APIs change)."""
-    from slm_lsp.engine import Engine
-    from slm_lsp.prompt import PromptParts, Snippet, build_prompt
+    from slm_lsp.engine.local_engine import Engine
+    from slm_lsp.prompt.builder import PromptParts, Snippet, build_prompt
 
     model = Engine.load(model_path, n_ctx=n_ctx)
 

@@ -389,10 +389,10 @@ class InProcess:
     def __init__(self, path: Path, options: dict[str, Any]) -> None:
         import logging
 
-        from slm_lsp.config import Settings
+        from slm_lsp.config.settings import Settings
         from slm_lsp.context import ContextEngine
         from slm_lsp.context.anchors import EDITOR_HEADROOM
-        from slm_lsp.model_source import ModelChoice
+        from slm_lsp.models.source import ModelChoice
         from slm_lsp.pipeline import Pipeline
         from slm_lsp.privacy import PrivacyGate
 
@@ -495,7 +495,7 @@ class Bench:
         # An unknown key would make the server reject all of initializationOptions.
         import dataclasses
 
-        from slm_lsp.config import Settings
+        from slm_lsp.config.settings import Settings
 
         known = {f.name for f in dataclasses.fields(Settings)}
         snake = lambda key: "".join("_" + c.lower() if c.isupper() else c for c in key)
@@ -775,7 +775,7 @@ class Bench:
         """Expected re-evaluation per request (kv_cache.plan_reuse on the exact ids), and the
         plain-prefix-reuse reference measured on the in-process Engine."""
         try:
-            from slm_lsp.kv_cache import plan_reuse
+            from slm_lsp.engine.kv_cache import plan_reuse
         except ImportError:
             plan_reuse = None
         checked = [s for s in self.samples if s.phase in ("cold", "warm-1char", "typing-final", "typing") and s.completed]

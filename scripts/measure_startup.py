@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from slm_lsp.config import Settings
-from slm_lsp.model_source import ModelChoice, choose_model, ensure_embedded_model
+from slm_lsp.config.settings import Settings
+from slm_lsp.models.source import ModelChoice, choose_model, ensure_embedded_model
 from slm_lsp.pipeline import CompletionRequest, Pipeline
 
 SAMPLE = Path(__file__).resolve().parent.parent / "slm_lsp" / "pipeline.py"

@@ -18,19 +18,19 @@ from typing import Any, TextIO
 
 from slm_lsp import __version__
 from slm_lsp.actions.cli import add_explain_arguments
-from slm_lsp.config import DETERMINISTIC, Settings, SettingsError
-from slm_lsp.config_files import file_layers
-from slm_lsp.config_layers import ConfigStack, Layer
+from slm_lsp.config.settings import DETERMINISTIC, Settings, SettingsError
+from slm_lsp.config.files import file_layers
+from slm_lsp.config.layers import ConfigStack, Layer
 from slm_lsp.context import ContextEngine
-from slm_lsp.doctor import add_doctor_arguments
+from slm_lsp.models.doctor import add_doctor_arguments
 from slm_lsp.evaluation import Completion, Problem
 from slm_lsp.evaluation.cli import add_eval_arguments, run_from_args
-from slm_lsp.gguf_file import ModelFileError
+from slm_lsp.models.gguf_file import ModelFileError
 from slm_lsp.languages import language_for_path
-from slm_lsp.model_source import choose_model
-from slm_lsp.models_cli import add_models_arguments
+from slm_lsp.models.source import choose_model
+from slm_lsp.models.cli import add_models_arguments
 from slm_lsp.pipeline import CompletionRequest, Pipeline
-from slm_lsp.positions import PositionError, offset_at
+from slm_lsp.lsp.positions import PositionError, offset_at
 from slm_lsp.privacy import PrivacyGate
 from slm_lsp.privacy.gitrepo import find_top
 
@@ -163,9 +163,9 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from slm_lsp.lifecycle import exit_on_signals, exit_process
-    from slm_lsp.protocol import FramedReader
-    from slm_lsp.server import build_server
+    from slm_lsp.lsp.lifecycle import exit_on_signals, exit_process
+    from slm_lsp.lsp.protocol import FramedReader
+    from slm_lsp.lsp.server import build_server
 
     server = build_server(_overrides(args))
     if args.tcp:

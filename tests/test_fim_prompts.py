@@ -13,9 +13,9 @@ import logging
 import llama_cpp
 import pytest
 
-from slm_lsp.engine import Engine
-from slm_lsp.fim import Order, VocabFacts, detect_format
-from slm_lsp.prompt import PromptParts, Snippet, build_prompt
+from slm_lsp.engine.local_engine import Engine
+from slm_lsp.prompt.fim import Order, VocabFacts, detect_format
+from slm_lsp.prompt.builder import PromptParts, Snippet, build_prompt
 from tests.tiny_models import tiny_model_path
 
 PREFIX = "def area(r):\n    # <|fim_prefix|> <fim_suffix> <｜fim▁hole｜> stay text\n    return "
@@ -93,7 +93,7 @@ def test_path_comments_for_models_without_repo_tokens(engines: dict[str, Engine]
 
 
 def test_prefix_only_mode_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="slm_lsp.engine"):
+    with caplog.at_level(logging.INFO, logger="slm_lsp.engine.local_engine"):
         Engine.load(tiny_model_path("nofim"), n_ctx=256, n_threads=1)
     notes = [r for r in caplog.records if "prefix-only" in r.getMessage()]
     assert len(notes) == 1

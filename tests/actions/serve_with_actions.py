@@ -11,7 +11,7 @@ import sys
 
 from lsprotocol import types
 
-import slm_lsp.server as server_module
+import slm_lsp.lsp.server as server_module
 from slm_lsp.actions import register_actions
 
 _build_server = server_module.build_server

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from slm_lsp.actions.cli import add_explain_arguments, parse_lines
-from slm_lsp.config import Settings
+from slm_lsp.config.settings import Settings
 from tests.actions.conftest import REPO
 from tests.tiny_models import tiny_model_path
 

@@ -21,7 +21,7 @@ from lsprotocol import types
 from tree_sitter_language_pack import get_parser
 
 from slm_lsp.actions.cli import add_explain_arguments
-from slm_lsp.config import Settings
+from slm_lsp.config.settings import Settings
 from tests.actions.conftest import StartServer
 from tests.actions.test_lsp_actions import (
     DOCSTRING,

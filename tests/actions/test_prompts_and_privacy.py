@@ -24,7 +24,7 @@ from slm_lsp.actions.prompts import (
     chat_template,
     render_chat,
 )
-from slm_lsp.engine import Engine, Generation, Timings
+from slm_lsp.engine.local_engine import Engine, Generation, Timings
 from slm_lsp.privacy import GateError, PrivacyGate
 from tests.tiny_models import tiny_model_path
 

@@ -106,7 +106,7 @@ def test_extension_knows_every_server_option(node: str, compiled: Path) -> None:
     """The extension's option table and settings schema match the server's Settings."""
     import dataclasses
 
-    from slm_lsp.config import Settings, _camel
+    from slm_lsp.config.settings import Settings, _camel
 
     server = {_camel(f.name) for f in dataclasses.fields(Settings)}
     script = "console.log(JSON.stringify(Object.keys(require('./out/src/config.js').SERVER_OPTIONS)))"

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from slm_lsp.model_source import ensure_embedded_model
+from slm_lsp.models.source import ensure_embedded_model
 from tests.hardening.wire import SERVE, UNTIMED, WireClient, greedy_model
 
 EXIT_WITHIN = 5.0

@@ -339,7 +339,7 @@ def test_ten_megabyte_documents(session: Session) -> None:
 
 def test_oversized_frame_is_skipped(session: Session) -> None:
     """A frame over the 64 MB limit is read and dropped without being held in memory."""
-    from slm_lsp.protocol import MAX_MESSAGE_BYTES
+    from slm_lsp.lsp.protocol import MAX_MESSAGE_BYTES
 
     client = session.client
     rss_before = client.rss_kb()

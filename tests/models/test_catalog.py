@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from slm_lsp import fim
-from slm_lsp.fim import VocabFacts, detect_format
-from slm_lsp.gguf_file import ModelFileError
-from slm_lsp.model_catalog import CatalogError, find, load_catalog
-from slm_lsp.model_source import choose_model, materialise
+from slm_lsp.prompt import fim
+from slm_lsp.prompt.fim import VocabFacts, detect_format
+from slm_lsp.models.gguf_file import ModelFileError
+from slm_lsp.models.catalog import CatalogError, find, load_catalog
+from slm_lsp.models.source import choose_model, materialise
 from tests.conftest import REPO
 
-SHIPPED = REPO / "slm_lsp" / "model_catalog.toml"
+SHIPPED = REPO / "slm_lsp" / "models" / "catalog.toml"
 
 
 def _families_fim_py_derives(architecture: str) -> set[str]:

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from slm_lsp import download as download_module
-from slm_lsp.download import DiskFullError, display_url, download
+from slm_lsp.models import download as download_module
+from slm_lsp.models.download import DiskFullError, display_url, download
 from tests.models.conftest import (
     TINY_FILE,
     UNVERIFIED_FILE,

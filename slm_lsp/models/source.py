@@ -19,7 +19,7 @@ from pathlib import Path
 
 import platformdirs
 
-from slm_lsp.gguf_file import ModelFileError
+from slm_lsp.models.gguf_file import ModelFileError
 from slm_lsp.processes import process_exists
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def _path_or_catalog_name(value: str, origin: str) -> ModelChoice:
     path = Path(value).expanduser()
     if os.sep in value or value.endswith(".gguf") or path.exists():
         return ModelChoice(path, origin)
-    from slm_lsp.model_catalog import CatalogError, find
+    from slm_lsp.models.catalog import CatalogError, find
 
     try:
         entry = find(value)

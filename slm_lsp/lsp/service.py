@@ -22,10 +22,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from slm_lsp.config import ENGINE_FIELDS, Settings
+from slm_lsp.config.settings import ENGINE_FIELDS, Settings
 from slm_lsp.context import ContextEngine
-from slm_lsp.gguf_file import ModelFileError
-from slm_lsp.model_source import ModelChoice, choose_model
+from slm_lsp.models.gguf_file import ModelFileError
+from slm_lsp.models.source import ModelChoice, choose_model
 from slm_lsp.pipeline import (
     CompletionRequest,
     CompletionResult,

@@ -21,7 +21,7 @@ import threading
 from typing import NoReturn, Protocol
 
 from slm_lsp.processes import process_exists
-from slm_lsp.service import CompletionService
+from slm_lsp.lsp.service import CompletionService
 
 log = logging.getLogger(__name__)
 

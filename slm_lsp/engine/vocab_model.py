@@ -14,7 +14,7 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
-from slm_lsp.gguf_file import ModelFileError
+from slm_lsp.models.gguf_file import ModelFileError
 
 
 class VocabModel:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TextIO
 
 from slm_lsp import __version__
-from slm_lsp.model_source import sha256_of
+from slm_lsp.models.source import sha256_of
 
 _BLOCK = 1 << 20
 _TIMEOUT_SECONDS = 30

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from slm_lsp.engine import Generation, Speed
-from slm_lsp.fim import FimFormat
+from slm_lsp.engine.local_engine import Generation, Speed
+from slm_lsp.prompt.fim import FimFormat
 
 
 class CompletionEngine(Protocol):

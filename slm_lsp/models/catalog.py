@@ -1,4 +1,4 @@
-"""The catalog of known coder models (``model_catalog.toml``) and where a pulled one lives.
+"""The catalog of known coder models (``catalog.toml``) and where a pulled one lives.
 
 The catalog ships inside the package so ``pip install`` carries it; ``models/catalog.toml``
 at the top of the repository points at the same file. Teams with their own model list set
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from slm_lsp.model_source import cache_dir
+from slm_lsp.models.source import cache_dir
 
 ENV_CATALOG = "SLM_LSP_CATALOG"
 HUB_URL = "https://huggingface.co"
@@ -78,7 +78,7 @@ class CatalogEntry:
 def catalog_path() -> Path:
     """The catalog in use: ``$SLM_LSP_CATALOG``, else the one shipped in the package."""
     override = os.environ.get(ENV_CATALOG)
-    return Path(override) if override else Path(str(files("slm_lsp").joinpath("model_catalog.toml")))
+    return Path(override) if override else Path(str(files("slm_lsp.models").joinpath("catalog.toml")))
 
 
 def load_catalog(path: Path | None = None) -> list[CatalogEntry]:

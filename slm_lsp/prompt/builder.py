@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from slm_lsp.fim import FimFormat, Order
+from slm_lsp.prompt.fim import FimFormat, Order
 
 Tokenize = Callable[[str], list[int]]
 """Tokenizes plain text: no BOS, special-token texts treated as ordinary text."""

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from slm_lsp.config import Settings, SettingsError, _snake
+from slm_lsp.config.settings import Settings, SettingsError, _snake
 
 # Layer kinds, lowest precedence first.
 KINDS = ("user", "project", "initialization", "client", "command line")

@@ -20,14 +20,14 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from slm_lsp.backends.completions_client import (
+from slm_lsp.engine.completions_client import (
     CompletionsClient,
     RemoteRefused,
     RemoteUnavailable,
 )
-from slm_lsp.backends.vocab_model import VocabModel
-from slm_lsp.config import Settings
-from slm_lsp.engine import (
+from slm_lsp.engine.vocab_model import VocabModel
+from slm_lsp.config.settings import Settings
+from slm_lsp.engine.local_engine import (
     Engine,
     Generation,
     Speed,
@@ -37,8 +37,8 @@ from slm_lsp.engine import (
     install_llama_log_handler,
     vocab_facts,
 )
-from slm_lsp.fim import detect_format
-from slm_lsp.gguf_file import ModelFileError, read_gguf_info
+from slm_lsp.prompt.fim import detect_format
+from slm_lsp.models.gguf_file import ModelFileError, read_gguf_info
 
 log = logging.getLogger(__name__)
 

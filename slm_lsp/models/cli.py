@@ -18,23 +18,23 @@ import tempfile
 import urllib.parse
 from pathlib import Path
 
-from slm_lsp.config import Settings
-from slm_lsp.download import (
+from slm_lsp.config.settings import Settings
+from slm_lsp.models.download import (
     DiskFullError,
     DownloadError,
     OfflineError,
     ProgressPrinter,
     download,
 )
-from slm_lsp.gguf_file import ModelFileError, read_gguf_info
-from slm_lsp.model_catalog import (
+from slm_lsp.models.gguf_file import ModelFileError, read_gguf_info
+from slm_lsp.models.catalog import (
     CatalogEntry,
     CatalogError,
     catalog_path,
     find,
     load_catalog,
 )
-from slm_lsp.model_source import cache_dir, ensure_embedded_model, sha256_of
+from slm_lsp.models.source import cache_dir, ensure_embedded_model, sha256_of
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 ENV_MIRROR = "SLM_LSP_MODEL_MIRROR"
@@ -225,7 +225,7 @@ def _match(entries: list[CatalogEntry], file_name: str, actual: str) -> tuple[Ca
 
 def _fim_report(path: Path) -> tuple[str, str | None]:
     """Load the model's tokenizer through llama.cpp, as the server will, and name its format."""
-    from slm_lsp.engine import Engine
+    from slm_lsp.engine.local_engine import Engine
 
     try:
         engine = Engine.load(path, n_ctx=256, n_threads=1, n_batch=256)

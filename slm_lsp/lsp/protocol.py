@@ -37,8 +37,8 @@ from pygls.exceptions import (
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.protocol.json_rpc import MsgId, RPCNotification, RPCRequest
 
-from slm_lsp.lifecycle import Stoppable, watch_parent
-from slm_lsp.lsp_text import LspWorkspace
+from slm_lsp.lsp.lifecycle import Stoppable, watch_parent
+from slm_lsp.lsp.text import LspWorkspace
 
 log = logging.getLogger(__name__)
 
