@@ -13,10 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from slm_lsp.engine.backends import CompletionEngine, Notify, load_engine
 from slm_lsp.config.settings import Settings
 from slm_lsp.context import ContextEngine
+from slm_lsp.engine.backends import CompletionEngine, Notify, load_engine
 from slm_lsp.engine.local_engine import Generation
+from slm_lsp.engine.result_cache import LRU, TypedAhead, prompt_key
 from slm_lsp.models.source import ModelChoice, materialise
 from slm_lsp.postprocess import (
     CompletionMode,
@@ -28,7 +29,6 @@ from slm_lsp.postprocess import (
 )
 from slm_lsp.privacy import GateError, PrivacyGate
 from slm_lsp.prompt.builder import PromptParts, Snippet, build_prompt
-from slm_lsp.engine.result_cache import LRU, TypedAhead, prompt_key
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ import pytest_asyncio
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from slm_lsp.config.settings import Settings, SettingsError
 from slm_lsp.config.files import file_layers, user_config_path
 from slm_lsp.config.layers import ConfigStack, Layer, LayerError, client_settings
+from slm_lsp.config.settings import Settings, SettingsError
 from slm_lsp.models.gguf_file import read_gguf_info
 from tests.conftest import REPO, SERVER_COMMAND
 from tests.test_server import UNTIMED, wait_settled

@@ -14,8 +14,8 @@ import llama_cpp
 import pytest
 
 from slm_lsp.engine.local_engine import Engine
-from slm_lsp.prompt.fim import Order, VocabFacts, detect_format
 from slm_lsp.prompt.builder import PromptParts, Snippet, build_prompt
+from slm_lsp.prompt.fim import Order, VocabFacts, detect_format
 from tests.tiny_models import tiny_model_path
 
 PREFIX = "def area(r):\n    # <|fim_prefix|> <fim_suffix> <｜fim▁hole｜> stay text\n    return "

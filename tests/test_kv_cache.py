@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slm_lsp.engine.local_engine import Engine
 from slm_lsp.engine.kv_cache import plan_reuse
+from slm_lsp.engine.local_engine import Engine
 from tests.tiny_models import tiny_model_path
 
 tokens = st.lists(st.integers(min_value=0, max_value=5), max_size=60)

@@ -20,10 +20,10 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from slm_lsp.engine.remote_engine import RemoteEngine
 from slm_lsp.config.settings import DETERMINISTIC, Settings
 from slm_lsp.context import ContextEngine
 from slm_lsp.engine.local_engine import Engine
+from slm_lsp.engine.remote_engine import RemoteEngine
 from slm_lsp.pipeline import CompletionRequest, Pipeline
 from slm_lsp.privacy import PrivacyGate
 from tests.completion_server import CompletionServer

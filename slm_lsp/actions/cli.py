@@ -19,8 +19,8 @@ from typing import Any
 from slm_lsp.actions import core
 from slm_lsp.actions.privacy import excluded, make_gate
 from slm_lsp.config.settings import Settings
-from slm_lsp.models.gguf_file import ModelFileError
 from slm_lsp.languages import language_for_path
+from slm_lsp.models.gguf_file import ModelFileError
 
 EXIT_OK, EXIT_REQUEST_FAILED, EXIT_USAGE = 0, 1, 2
 MAX_FILE_BYTES = 4 << 20

@@ -54,8 +54,8 @@ from slm_lsp.actions.prompts import Extra
 from slm_lsp.actions.store import ExplanationStore
 from slm_lsp.actions.text import progress_line
 from slm_lsp.lsp.positions import PositionError, offset_at, position_at
-from slm_lsp.privacy import GateError
 from slm_lsp.lsp.service import RequestSuperseded
+from slm_lsp.privacy import GateError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -21,8 +21,8 @@ from typing import Any
 
 import platformdirs
 
-from slm_lsp.config.settings import SettingsError, _camel, _snake
 from slm_lsp.config.layers import Layer
+from slm_lsp.config.settings import SettingsError, _camel, _snake
 
 ENV_CONFIG_DIR = "SLM_LSP_CONFIG_DIR"
 USER_FILE_NAME = "config.toml"

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from slm_lsp.engine.interface import CompletionEngine
-from slm_lsp.engine.remote_engine import Notify, RemoteEngine
 from slm_lsp.config.settings import Settings
+from slm_lsp.engine.interface import CompletionEngine
 from slm_lsp.engine.local_engine import Engine
+from slm_lsp.engine.remote_engine import Notify, RemoteEngine
 
 __all__ = ["CompletionEngine", "Notify", "describe", "load_engine"]
 

@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from slm_lsp.prompt.fim import FimFormat, VocabFacts, detect_format
-from slm_lsp.models.gguf_file import GGUFInfo, ModelFileError, read_gguf_info
 from slm_lsp.engine.kv_cache import GreedySampler, KVSequence, plan_reuse
+from slm_lsp.models.gguf_file import GGUFInfo, ModelFileError, read_gguf_info
+from slm_lsp.prompt.fim import FimFormat, VocabFacts, detect_format
 
 log = logging.getLogger(__name__)
 _llama_log = logging.getLogger("slm_lsp.llama_cpp")

@@ -20,13 +20,12 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from slm_lsp.config.settings import Settings
 from slm_lsp.engine.completions_client import (
     CompletionsClient,
     RemoteRefused,
     RemoteUnavailable,
 )
-from slm_lsp.engine.vocab_model import VocabModel
-from slm_lsp.config.settings import Settings
 from slm_lsp.engine.local_engine import (
     Engine,
     Generation,
@@ -37,8 +36,9 @@ from slm_lsp.engine.local_engine import (
     install_llama_log_handler,
     vocab_facts,
 )
-from slm_lsp.prompt.fim import detect_format
+from slm_lsp.engine.vocab_model import VocabModel
 from slm_lsp.models.gguf_file import ModelFileError, read_gguf_info
+from slm_lsp.prompt.fim import detect_format
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ import sys
 import threading
 from typing import NoReturn, Protocol
 
-from slm_lsp.processes import process_exists
 from slm_lsp.lsp.service import CompletionService
+from slm_lsp.processes import process_exists
 
 log = logging.getLogger(__name__)
 

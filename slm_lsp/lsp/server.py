@@ -23,16 +23,16 @@ from pygls.workspace import TextDocument
 
 from slm_lsp import __version__
 from slm_lsp.actions import register_actions
-from slm_lsp.engine.backends import describe
 from slm_lsp.config.files import file_layers
 from slm_lsp.config.layers import ConfigStack, Layer, LayerError, client_settings
 from slm_lsp.context import ContextEngine
 from slm_lsp.context.anchors import EDITOR_HEADROOM
-from slm_lsp.pipeline import CompletionRequest, CompletionResult, Selection
+from slm_lsp.engine.backends import describe
 from slm_lsp.lsp.positions import PositionError, offset_at, position_at
-from slm_lsp.privacy import PrivacyGate
 from slm_lsp.lsp.protocol import AlreadyAnswered, SlmProtocol
 from slm_lsp.lsp.service import CompletionService, ModelState, RequestSuperseded
+from slm_lsp.pipeline import CompletionRequest, CompletionResult, Selection
+from slm_lsp.privacy import PrivacyGate
 
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,7 @@ setting (path, catalog name or the embedded default) and owns the cache director
 ``download`` pulls and verifies files; ``gguf_file`` checks headers; ``cli`` holds the
 ``slm-lsp models`` commands, ``doctor`` the machine report, ``machine`` the facts it reads.
 
-May import ``config``, ``processes`` and, for ``doctor``'s speed probe only, ``engine``;
+May import ``config``, ``processes`` and, for ``doctor``'s speed probe and ``models verify``'s
+tokenizer check only, ``engine``;
 never ``lsp``.
 """

@@ -1,5 +1,8 @@
 """The catalog of known coder models (``catalog.toml``) and where a pulled one lives.
 
+This module owns the cache directory (models pulled, the embedded one assembled), so
+model resolution (``source``) imports the catalog and never the other way round.
+
 The catalog ships inside the package so ``pip install`` carries it; ``models/catalog.toml``
 at the top of the repository points at the same file. Teams with their own model list set
 ``SLM_LSP_CATALOG`` to another file of the same format. Entries are validated strictly on
@@ -16,9 +19,10 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from slm_lsp.models.source import cache_dir
+import platformdirs
 
 ENV_CATALOG = "SLM_LSP_CATALOG"
+ENV_CACHE_DIR = "SLM_LSP_CACHE_DIR"
 HUB_URL = "https://huggingface.co"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _REQUIRED = {
@@ -73,6 +77,12 @@ class CatalogEntry:
     def cached_path(self) -> Path:
         """Where ``models pull`` puts the file (the same directory as the embedded model)."""
         return cache_dir() / self.file
+
+
+def cache_dir() -> Path:
+    """The user cache directory for assembled models (``SLM_LSP_CACHE_DIR`` overrides)."""
+    override = os.environ.get(ENV_CACHE_DIR)
+    return Path(override) if override else Path(platformdirs.user_cache_dir("slm-lsp")) / "models"
 
 
 def catalog_path() -> Path:

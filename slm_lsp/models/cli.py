@@ -19,6 +19,14 @@ import urllib.parse
 from pathlib import Path
 
 from slm_lsp.config.settings import Settings
+from slm_lsp.models.catalog import (
+    CatalogEntry,
+    CatalogError,
+    cache_dir,
+    catalog_path,
+    find,
+    load_catalog,
+)
 from slm_lsp.models.download import (
     DiskFullError,
     DownloadError,
@@ -27,14 +35,7 @@ from slm_lsp.models.download import (
     download,
 )
 from slm_lsp.models.gguf_file import ModelFileError, read_gguf_info
-from slm_lsp.models.catalog import (
-    CatalogEntry,
-    CatalogError,
-    catalog_path,
-    find,
-    load_catalog,
-)
-from slm_lsp.models.source import cache_dir, ensure_embedded_model, sha256_of
+from slm_lsp.models.source import ensure_embedded_model, sha256_of
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 ENV_MIRROR = "SLM_LSP_MODEL_MIRROR"

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 from slm_lsp.config.settings import Settings
 from slm_lsp.engine.local_engine import Engine, Speed
+from slm_lsp.models.catalog import CatalogEntry, CatalogError, load_catalog
+from slm_lsp.models.cli import size_text
 from slm_lsp.models.gguf_file import ModelFileError
 from slm_lsp.models.machine import Machine, inspect_machine
-from slm_lsp.models.catalog import CatalogEntry, CatalogError, load_catalog
 from slm_lsp.models.source import choose_model, materialise
-from slm_lsp.models.cli import size_text
 
 PROBE_SECONDS = 5.0
 TYPICAL_PROMPT_TOKENS = 128

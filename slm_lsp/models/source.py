@@ -17,15 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
+from slm_lsp.models.catalog import ENV_CACHE_DIR, CatalogError, cache_dir, find
 from slm_lsp.models.gguf_file import ModelFileError
 from slm_lsp.processes import process_exists
 
 log = logging.getLogger(__name__)
 
 ENV_MODEL = "SLM_LSP_MODEL"
-ENV_CACHE_DIR = "SLM_LSP_CACHE_DIR"
 EMBEDDED_NAME = "gemma-3-270m-q4_k_m.gguf"
 _PARTIAL_PREFIX = ".assembling-"  # then the assembling process's id: "-<pid>-<random>"
 
@@ -64,8 +62,6 @@ def _path_or_catalog_name(value: str, origin: str) -> ModelChoice:
     path = Path(value).expanduser()
     if os.sep in value or value.endswith(".gguf") or path.exists():
         return ModelChoice(path, origin)
-    from slm_lsp.models.catalog import CatalogError, find
-
     try:
         entry = find(value)
     except CatalogError:  # a broken catalog must not break model choice; the path error will show
@@ -75,12 +71,6 @@ def _path_or_catalog_name(value: str, origin: str) -> ModelChoice:
     if entry.is_embedded:
         return ModelChoice(None, "embedded")
     return ModelChoice(entry.cached_path(), origin, catalog_name=entry.name)
-
-
-def cache_dir() -> Path:
-    """The user cache directory for assembled models (``SLM_LSP_CACHE_DIR`` overrides)."""
-    override = os.environ.get(ENV_CACHE_DIR)
-    return Path(override) if override else Path(platformdirs.user_cache_dir("slm-lsp")) / "models"
 
 
 def materialise(choice: ModelChoice, progress: ProgressCallback | None = None) -> Path:

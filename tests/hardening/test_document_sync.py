@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
 
-from slm_lsp.lsp.text import LspWorkspace
 from slm_lsp.lsp.positions import position_at
 from slm_lsp.lsp.server import build_server
+from slm_lsp.lsp.text import LspWorkspace
 
 URI = "file:///work/sync.py"
 SEPARATORS = ["\n", "\r\n", "\r", "\x0c", "\x0b", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from slm_lsp.models.catalog import CatalogError, find, load_catalog
+from slm_lsp.models.gguf_file import ModelFileError
+from slm_lsp.models.source import choose_model, materialise
 from slm_lsp.prompt import fim
 from slm_lsp.prompt.fim import VocabFacts, detect_format
-from slm_lsp.models.gguf_file import ModelFileError
-from slm_lsp.models.catalog import CatalogError, find, load_catalog
-from slm_lsp.models.source import choose_model, materialise
 from tests.conftest import REPO
 
 SHIPPED = REPO / "slm_lsp" / "models" / "catalog.toml"

@@ -6,8 +6,8 @@ import os
 import shutil
 from pathlib import Path
 
-from slm_lsp.models.doctor import Estimate, recommend
 from slm_lsp.models.catalog import load_catalog
+from slm_lsp.models.doctor import Estimate, recommend
 from tests.models.conftest import TINY_FILE, UNVERIFIED_FILE, run
 from tests.tiny_models import tiny_model_path
 
