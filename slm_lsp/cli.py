@@ -18,19 +18,19 @@ from typing import Any, TextIO
 
 from slm_lsp import __version__
 from slm_lsp.actions.cli import add_explain_arguments
-from slm_lsp.config.settings import DETERMINISTIC, Settings, SettingsError
 from slm_lsp.config.files import file_layers
 from slm_lsp.config.layers import ConfigStack, Layer
+from slm_lsp.config.settings import DETERMINISTIC, Settings, SettingsError
 from slm_lsp.context import ContextEngine
-from slm_lsp.models.doctor import add_doctor_arguments
 from slm_lsp.evaluation import Completion, Problem
 from slm_lsp.evaluation.cli import add_eval_arguments, run_from_args
-from slm_lsp.models.gguf_file import ModelFileError
 from slm_lsp.languages import language_for_path
-from slm_lsp.models.source import choose_model
-from slm_lsp.models.cli import add_models_arguments
-from slm_lsp.pipeline import CompletionRequest, Pipeline
 from slm_lsp.lsp.positions import PositionError, offset_at
+from slm_lsp.models.cli import add_models_arguments
+from slm_lsp.models.doctor import add_doctor_arguments
+from slm_lsp.models.gguf_file import ModelFileError
+from slm_lsp.models.source import choose_model
+from slm_lsp.pipeline import CompletionRequest, Pipeline
 from slm_lsp.privacy import PrivacyGate
 from slm_lsp.privacy.gitrepo import find_top
 
@@ -71,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", parents=[common], help="run the language server (stdio by default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    # What language clients append to the server command (vscode-languageclient adds
+    # --stdio for its default transport, and --clientProcessId for a node server).
+    serve.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (the default)")
+    serve.add_argument("--clientProcessId", type=int, metavar="PID", help="exit when this process is gone")
+    for transport in ("--pipe", "--socket"):
+        serve.add_argument(transport, metavar="NAME", help=argparse.SUPPRESS)
+    serve.add_argument("--node-ipc", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(run=_serve)
 
     complete = commands.add_parser("complete", parents=[common], help="complete one position of a file")
@@ -163,23 +170,40 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from slm_lsp.lsp.lifecycle import exit_on_signals, exit_process
+    from slm_lsp.lsp.lifecycle import exit_on_signals, exit_process, watch_parent
     from slm_lsp.lsp.protocol import FramedReader
     from slm_lsp.lsp.server import build_server
 
-    server = build_server(_overrides(args))
+    refused = _unsupported_transport(args)
+    if refused:
+        print(f"slm-lsp: {refused} is not supported; run `slm-lsp serve --stdio` (the default) or --tcp HOST:PORT", file=sys.stderr)
+        return EXIT_USAGE
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         if not host or not port.isdigit():
             print("slm-lsp: --tcp expects HOST:PORT, e.g. 127.0.0.1:2087", file=sys.stderr)
             return EXIT_USAGE
+    server = build_server(_overrides(args))
     exit_on_signals(server)
+    if args.clientProcessId is not None:
+        watch_parent(args.clientProcessId, server)
     if args.tcp:
         server.start_tcp(host, int(port))
     else:
         server.start_io(FramedReader(sys.stdin.buffer), _protected_stdout())  # type: ignore[arg-type]
     # LSP: exit code 0 only if the client asked for a shutdown first.
     exit_process(server, EXIT_OK if server.protocol.shut_down else 1, "the client disconnected")
+
+
+def _unsupported_transport(args: argparse.Namespace) -> str | None:
+    """The transport flag a client added that this server cannot honour, if any."""
+    if args.pipe is not None:
+        return "--pipe"
+    if args.socket is not None:
+        return "--socket"
+    if args.node_ipc:
+        return "--node-ipc"
+    return None
 
 
 def _protected_stdout() -> TextIO:
