@@ -24,6 +24,7 @@ from slm_lsp.config.settings import DETERMINISTIC, Settings, SettingsError
 from slm_lsp.context import ContextEngine
 from slm_lsp.evaluation import Completion, Problem
 from slm_lsp.evaluation.cli import add_eval_arguments, run_from_args
+from slm_lsp.evaluation.workspace_command import run_workspace
 from slm_lsp.languages import language_for_path
 from slm_lsp.lsp.positions import PositionError, offset_at
 from slm_lsp.models.cli import add_models_arguments
@@ -98,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
         commands.add_parser("explain", parents=[common], help="explain lines A-B of a file (1-based, inclusive)")
     )
 
-    evaluate = commands.add_parser("eval", parents=[common], help="score the pipeline on HumanEval infilling")
+    evaluate = commands.add_parser("eval", parents=[common], help="score the pipeline on HumanEval infilling, or on --workspace DIR")
     add_eval_arguments(evaluate)
     evaluate.set_defaults(run=_eval)
 
@@ -113,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    if args.workspace is not None:
+        return run_workspace(args, settings, lambda root: _workspace_context(root, root), _load)
+
     def complete_factory(_args: argparse.Namespace) -> Callable[[Problem], Completion]:
         pipeline = _load(settings)
 

@@ -18,7 +18,8 @@ ALLOWED: dict[str, set[str]] = {
     "privacy": set(),
     "prompt": set(),
     "config": set(),
-    "evaluation": set(),
+    # HumanEval needs nothing of slm_lsp; --workspace samples through the gate and runs the pipeline
+    "evaluation": {"config", "context", "languages", "pipeline", "privacy"},
     "context": {"privacy", "treesitter"},
     "postprocess": {"treesitter"},
     "engine": {"prompt", "config", "models"},

@@ -2,9 +2,11 @@
 
 The main CLI owns model loading, so it passes a ``complete_factory`` that turns the parsed
 arguments into a completer running the real pipeline; this module never imports the
-engine. ``--self-test`` needs no model at all.
+engine. ``--self-test`` needs no model at all. ``--workspace DIR`` switches to scoring on
+the workspace's own files (``workspace_command``); ``--set`` then names settings variants
+instead of a HumanEval set.
 
-Exit codes: 0 done (or self-test passed), 1 self-test failed.
+Exit codes: 0 done (or self-test passed), 1 self-test failed, 2 usage error.
 """
 
 from __future__ import annotations
@@ -20,16 +22,23 @@ from slm_lsp.evaluation.problems import SETS, load_problems, select
 from slm_lsp.evaluation.runner import Completer, run_eval
 from slm_lsp.evaluation.sandbox import DEFAULT_TIMEOUT
 from slm_lsp.evaluation.selftest import SelfTestResult, self_test
+from slm_lsp.evaluation.workspace_command import add_workspace_arguments
 
 CompleterFactory = Callable[[argparse.Namespace], Completer]
 
 
 def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``eval`` options to ``parser`` (``--model`` only if the parser lacks it)."""
-    parser.add_argument("--set", choices=list(SETS), default="single", help="problem set (default: single)")
-    parser.add_argument("--n", type=_count, default=None, help="number of problems (default: the whole set)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for choosing --n problems (default: 0)")
-    parser.add_argument("--out", type=Path, help="write every completion with its scores and timings as JSONL")
+    parser.add_argument(
+        "--set", action=_Repeatable, default="single", metavar="SET",
+        help=f"HumanEval problem set ({', '.join(SETS)}; default: single); with --workspace a settings "
+             "variant to compare, repeatable (e.g. promptTokens=512, model=PATH)",
+    )
+    parser.add_argument("--n", type=_count, default=None,
+                        help="number of problems (default: the whole set) or holes (--workspace; default: 40)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for choosing --n problems or holes (default: 0)")
+    parser.add_argument("--out", type=Path,
+                        help="write every completion with its scores and timings as JSONL (--workspace: the JSON report)")
     parser.add_argument("--self-test", action="store_true", help="check the scorer: canonical pass, empty fail")
     parser.add_argument("--jobs", type=_count, default=2, help="test programs run in parallel (default: 2)")
     parser.add_argument(
@@ -39,10 +48,17 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     with contextlib.suppress(argparse.ArgumentError):
         parser.add_argument("--model", help="GGUF model file")
+    add_workspace_arguments(parser)
 
 
 def run_from_args(args: argparse.Namespace, complete_factory: CompleterFactory) -> int:
     """Run the evaluation (or the self-test) that ``args`` describe; print the report."""
+    names = args.set if isinstance(args.set, list) else [args.set]
+    if len(names) > 1 or names[0] not in SETS:
+        print(f"slm-lsp eval: --set is one of {', '.join(SETS)} without --workspace (got {' '.join(names)})",
+              file=sys.stderr)
+        return 2
+    args.set = names[0]
     problems = select(load_problems(args.set), args.n, args.seed)
     progress = not args.no_progress
     if args.self_test:
@@ -59,6 +75,15 @@ def run_from_args(args: argparse.Namespace, complete_factory: CompleterFactory) 
     if args.out is not None:
         print(f"completions written to {args.out}", file=sys.stderr)
     return 0
+
+
+class _Repeatable(argparse.Action):
+    """Keeps its (string) default until given; then a list of every value given, in order."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        current = getattr(namespace, self.dest, None)
+        setattr(namespace, self.dest, [*(current if isinstance(current, list) else []), values])
 
 
 def _self_test_dict(result: SelfTestResult) -> dict[str, object]:

@@ -19,7 +19,8 @@ at all. This is a guard against accidents, not a security boundary against code 
 to escape.
 
 A program passes when it runs to the end: the child exits 0 only after the program
-returned normally.
+returned normally. ``run_program(..., guards=False)`` (``eval --workspace --test-cmd``)
+keeps the isolation but not the disabled functions and modules.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ DISABLED_OS = ("system", "kill", "killpg", "fork", "forkpty", "_exit", "abort", 
                "execv", "execve", "execvp", "execvpe", "spawnv", "spawnve", "popen", "setuid", "setgid")
 
 
-def child(workdir):
+def child(workdir, guards):
     os.setsid()
     os.chdir(workdir)
     os.environ["HOME"] = os.environ["TMPDIR"] = workdir
@@ -72,13 +73,14 @@ def child(workdir):
     with open("program.py", encoding="utf-8") as file:
         source = file.read()
     exit_now = os._exit
-    for name in DISABLED_OS:
-        if hasattr(os, name):
-            setattr(os, name, None)
-    for module in ("subprocess", "shutil", "multiprocessing", "ctypes"):
-        sys.modules[module] = None
-    import builtins
-    builtins.exit = builtins.quit = sys.exit = None
+    if guards:
+        for name in DISABLED_OS:
+            if hasattr(os, name):
+                setattr(os, name, None)
+        for module in ("subprocess", "shutil", "multiprocessing", "ctypes"):
+            sys.modules[module] = None
+        import builtins
+        builtins.exit = builtins.quit = sys.exit = None
     try:
         exec(compile(source, "program.py", "exec"), {"__name__": "__main__"})
     except BaseException as error:
@@ -95,7 +97,7 @@ for line in sys.stdin:
     pid = os.fork()
     if pid == 0:
         try:
-            child(request["dir"])
+            child(request["dir"], request["guards"])
         finally:
             os._exit(1)
     handle = os.pidfd_open(pid)
@@ -144,11 +146,11 @@ class _ForkServer:
             text=True,
         )
 
-    def run(self, workdir: str, timeout: float) -> tuple[int, bool]:
+    def run(self, workdir: str, timeout: float, guards: bool) -> tuple[int, bool]:
         """Exit code and whether it timed out, for the program in ``workdir``."""
         assert self.process.stdin is not None and self.process.stdout is not None
         try:
-            self.process.stdin.write(json.dumps({"dir": workdir, "timeout": timeout}) + "\n")
+            self.process.stdin.write(json.dumps({"dir": workdir, "timeout": timeout, "guards": guards}) + "\n")
             self.process.stdin.flush()
             reply = self.process.stdout.readline()
             answer = json.loads(reply)
@@ -175,7 +177,7 @@ class _ServerPool:
         self._lock = threading.Lock()
         atexit.register(self.close)
 
-    def run(self, workdir: str, timeout: float) -> tuple[int, bool]:
+    def run(self, workdir: str, timeout: float, guards: bool = True) -> tuple[int, bool]:
         """Run on an idle server; if it dies, retry once on a fresh one before giving up."""
         for attempt in range(2):
             with self._lock:
@@ -185,7 +187,7 @@ class _ServerPool:
                 with self._lock:
                     self._all.append(server)
             try:
-                result = server.run(workdir, timeout)
+                result = server.run(workdir, timeout, guards)
             except SandboxError:
                 with self._lock:
                     self._all.remove(server)
@@ -208,12 +210,18 @@ class _ServerPool:
 _POOL = _ServerPool()
 
 
-def run_program(source: str, *, timeout: float = DEFAULT_TIMEOUT) -> ExecResult:
-    """Execute ``source`` as a Python program in the sandbox and report how it ended."""
+def run_program(source: str, *, timeout: float = DEFAULT_TIMEOUT, guards: bool = True) -> ExecResult:
+    """Execute ``source`` as a Python program in the sandbox and report how it ended.
+
+    ``guards=False`` keeps the process isolation (network namespace, session, limits,
+    private working directory, reduced environment) but leaves ``os`` and the standard
+    library whole: a project's own test suite needs them (``unittest.mock`` imports
+    ``subprocess``, tests set ``os.environ``), and the code under test is the user's.
+    """
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="slm-lsp-eval-") as workdir:
         Path(workdir, "program.py").write_text(source, encoding="utf-8")
-        code, timed_out = _POOL.run(workdir, timeout)
+        code, timed_out = _POOL.run(workdir, timeout, guards)
         seconds = time.perf_counter() - started
         if timed_out:
             return ExecResult("timeout", f"timed out after {timeout:g} s", seconds)
