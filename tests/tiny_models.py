@@ -262,6 +262,7 @@ def build_tiny_model(
     rope_freq_base: float = 10000.0,
     tied_output: bool = True,
     greedy_token: int | None = None,
+    counting: bool = False,
 ) -> Path:
     """Write a random-weight model around the real tokenizer of ``vocab`` to ``out_path``.
 
@@ -283,6 +284,9 @@ def build_tiny_model(
     input, so a benchmark generates a fixed number of tokens: every token embedding gets a
     large shared component that dominates the final hidden state, and only that token's output
     row points along it. Speed does not depend on weight values.
+    ``counting`` (needs an untied output) makes greedy decoding emit the token after the last
+    input token in vocabulary order, so the text runs on without ever repeating itself — what
+    tests of streaming and cancellation need now that loops end a generation.
     """
     source = read_vocab_metadata(vocab)
     arch = decode_value(source["general.architecture"])
@@ -299,6 +303,8 @@ def build_tiny_model(
     n_embd_kv = n_embd // n_head * n_head_kv
     if greedy_token is not None and (tied_output or not 0 <= greedy_token < n_vocab):
         raise ValueError("greedy_token needs tied_output=False and a token id of the vocabulary")
+    if counting and (tied_output or greedy_token is not None):
+        raise ValueError("counting needs tied_output=False and no greedy_token")
 
     string, u32, f32 = GGUFValueType.STRING, GGUFValueType.UINT32, GGUFValueType.FLOAT32
     norm_eps_key = "layer_norm_epsilon" if shape.layernorm else "layer_norm_rms_epsilon"
@@ -370,6 +376,15 @@ def build_tiny_model(
         tensors["token_embd.weight"] += (50.0 * direction).astype(np.float16)
         tensors["output.weight"][greedy_token] = (0.1 * direction).astype(np.float16)
 
+    if counting:
+        # Each token embedding is its own random ±50 sign vector, far larger than what the
+        # layers add, so the final state points along the last token's vector; the output row
+        # of token j is the vector of token j-1, so the largest logit is the next token's
+        # (self-agreement 64 vs at most ~35 for any other of 32k random sign vectors).
+        signs = np.where(rng.standard_normal((n_vocab, n_embd)) > 0, 1.0, -1.0).astype(np.float32)
+        tensors["token_embd.weight"] = (50.0 * signs).astype(np.float16)
+        tensors["output.weight"] = (0.1 * np.roll(signs, 1, axis=0)).astype(np.float16)
+
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     _write_gguf(out_path, metadata, tensors)
@@ -403,6 +418,18 @@ def _cache_dir() -> Path:
     for file_name in sorted({source.file_name for source in VOCABS.values()}):
         digest.update((VOCAB_DIR / file_name).read_bytes())
     return Path(tempfile.gettempdir()) / "slm-lsp-test-models" / digest.hexdigest()[:16]
+
+
+@functools.cache
+def counting_model_path() -> Path:
+    """A tiny Llama-vocabulary model (no FIM, like "nofim") whose greedy text never repeats
+    itself: it counts through the vocabulary (``build_tiny_model(counting=True)``)."""
+    path = _cache_dir() / "tiny-nofim-counting.gguf"
+    if not path.exists():
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        build_tiny_model("nofim", partial, tied_output=False, counting=True, name="tiny-nofim-counting")
+        os.replace(partial, path)
+    return path
 
 
 @functools.cache

@@ -8,6 +8,7 @@ before it is tokenized, and everything returned for display has passed ``scan_ou
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,16 +32,17 @@ from slm_lsp.actions.prompts import (
     PromptBuilder,
 )
 from slm_lsp.actions.text import (
-    RepetitionGuard,
     clean_explanation,
     code_block,
     summary_sentence,
 )
+from slm_lsp.postprocess.repetition import RepetitionGuard
 
 log = logging.getLogger(__name__)
 
 OnText = Callable[[str], None]
 _MARGIN = 16  # tokens kept free in the context window
+COULD_NOT_EXPLAIN = "The model could not explain this code: its answer kept repeating itself."
 _ENCLOSING_MAX_LINES = 80
 _FIX_CONTEXT_LINES = 6
 
@@ -202,9 +204,16 @@ def explain(engine: Any, document: Document, start: int, end: int, gate: Gate, *
     if lead and explanation.strip() == lead:
         explanation = ""
     explanation = scan_output(gate, explanation)
+    if reason == "repetition" and not _says_something(explanation):
+        explanation = COULD_NOT_EXPLAIN
     timings = {**timings, "total_ms": round((time.perf_counter() - started) * 1000, 1)}
     return Outcome("explain", explanation, prompt.style, reason, (parts.first_line, parts.last_line), timings,
                    title=_title(document, parts))
+
+
+def _says_something(explanation: str) -> bool:
+    """Whether what is left after cutting a loop holds one complete sentence of a few words."""
+    return re.search(r"\w+(?:\W+\w+){3,}[^.!?\n]*[.!?:](?:\s|$)", explanation) is not None
 
 
 def _title(document: Document, parts: ExplainParts) -> str:

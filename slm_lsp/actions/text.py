@@ -1,66 +1,19 @@
 """Shaping model output: loop detection, clean explanations, one-sentence summaries, progress lines.
 
-Small models, greedy decoding in particular, tend to fall into loops ("The first line ...",
-"The second line ...", the same paragraph again). ``RepetitionGuard`` watches the growing
-text and stops the generation at the first repeated line or sentence; the repeated part is
-cut off the result.
+Loops are found by ``slm_lsp.postprocess.repetition`` (shared with completions): the
+generation stops at the first one and the repeated part is cut off the result here.
 """
 
 from __future__ import annotations
 
 import re
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"'(\[])|\n+")
-_MIN_UNIT = 12
-
-
-def repeated_from(text: str) -> int | None:
-    """Offset where ``text`` starts repeating an earlier line or sentence, else None."""
-    seen: set[str] = set()
-    position = 0
-    for match in [*_SENTENCE_END.finditer(text), None]:
-        end = match.start() if match is not None else len(text)
-        unit = text[position:end]
-        key = _normalise(unit)
-        if match is None:
-            # The last unit is still growing: only a complete repetition counts.
-            return position if key in seen and len(key) >= _MIN_UNIT and text.endswith(unit) and _complete(unit) else None
-        if len(key) >= _MIN_UNIT:
-            if key in seen:
-                return position
-            seen.add(key)
-        position = match.end()
-    return None
-
-
-def _normalise(unit: str) -> str:
-    return " ".join(re.sub(r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+)\b", "#",
-                           unit.lower()).split())
-
-
-def _complete(unit: str) -> bool:
-    return unit.rstrip().endswith((".", "!", "?"))
-
-
-class RepetitionGuard:
-    """Feed it the text so far; ``tripped`` turns true once the text repeats itself."""
-
-    def __init__(self) -> None:
-        self.tripped = False
-        self._checked = 0
-
-    def feed(self, text: str) -> None:
-        # Only re-check when a line or sentence may have ended (cheap on every token).
-        if self.tripped or len(text) - self._checked < 1 or not re.search(r"[.!?\n]\s*\S?$", text[-3:]):
-            return
-        self._checked = len(text)
-        if repeated_from(text) is not None:
-            self.tripped = True
+from slm_lsp.postprocess.repetition import prose_repeats_from
 
 
 def clean_explanation(text: str) -> str:
     """Cut repetitions and dangling fragments; normalise blank lines."""
-    cut = repeated_from(text)
+    cut = prose_repeats_from(text)
     if cut is not None:
         text = text[:cut]
     text = text.replace("\r\n", "\n")

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from slm_lsp.postprocess.cursor import CursorContext, code_part
 from slm_lsp.postprocess.languages import LanguageRules
+from slm_lsp.postprocess.repetition import code_loop_in_line
 
-# A unit of 2+ characters (with a letter or digit in it) repeated 8+ times in a row: a
-# model stuck in a loop ("foo(foo(foo(..."), not a literal someone would type.
-_LOOP_IN_LINE = re.compile(r"(.{2,}?)\1{7,}")
-_MAX_LOOP_SCAN = 400  # characters of a line searched for a loop (the regex is quadratic)
 _MAX_PERIOD = 4  # longest block of lines recognised as repeating
 
 
@@ -46,8 +41,7 @@ def cut_repetition(text: str, cursor: CursorContext) -> str:
     """
     lines = (cursor.line_before + text).split("\n")
     for index, line in enumerate(lines):
-        loop = _LOOP_IN_LINE.search(line[:_MAX_LOOP_SCAN])
-        if loop and any(char.isalnum() for char in loop.group(1)):
+        if code_loop_in_line(line):
             return "\n".join(lines[:index])[len(cursor.line_before) :]
         for period in range(1, _MAX_PERIOD + 1):
             block = lines[index : index + period]

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from slm_lsp.actions.cli import add_explain_arguments, parse_lines
+from slm_lsp.actions.core import COULD_NOT_EXPLAIN
 from slm_lsp.config.settings import Settings
 from tests.actions.conftest import REPO
-from tests.tiny_models import tiny_model_path
+from tests.tiny_models import counting_model_path, tiny_model_path
 
 SOURCE = "import math\n\n\ndef hyp(a, b):\n    return math.sqrt(a * a + b * b)\n"
 
@@ -43,14 +44,16 @@ def test_explain_prints_json(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert run([str(path), "--lines", "4-5", "--json", "--max-tokens", "12"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["action"] == "explain" and result["lines"] == [4, 5] and result["promptStyle"] == "completion"
-    assert result["text"].startswith("This function") and result["model"] == "tiny-nofim"
+    # The tiny random model answers " function function function …": the guard stops it at the 4th copy.
+    assert result["text"] == COULD_NOT_EXPLAIN and result["stopReason"] == "repetition"
+    assert result["timings"]["generated_tokens"] == 4 and result["model"] == "tiny-nofim"
     assert result["timings"]["generated_tokens"] <= 12
 
 
 def test_explain_streams_to_stderr_and_prints_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "geometry.py"
     path.write_text(SOURCE)
-    assert run([str(path), "--lines", "5", "--stream", "--max-tokens", "6"]) == 0
+    assert run([str(path), "--lines", "5", "--stream", "--max-tokens", "6"], counting_model_path()) == 0
     captured = capsys.readouterr()
     assert captured.out.startswith("This ") and captured.err.startswith("This ")
 

@@ -14,12 +14,12 @@ from tree_sitter_language_pack import get_parser
 from slm_lsp.actions import docstrings
 from slm_lsp.actions.store import PREFIX, ExplanationStore
 from slm_lsp.actions.text import (
-    RepetitionGuard,
     clean_explanation,
     progress_line,
-    repeated_from,
     summary_sentence,
 )
+from slm_lsp.postprocess.repetition import RepetitionGuard
+from slm_lsp.postprocess.repetition import repeated_sentence_from as repeated_from
 
 HOSTILE = 'Returns "quoted" */ text with \\ backslashes, """triple""" quotes, <tags> & ümlauts — and ' + "long " * 20
 

@@ -19,6 +19,7 @@ from pytest_lsp import LanguageClient
 from tree_sitter_language_pack import get_parser
 
 from tests.actions.conftest import StartServer, capabilities, status
+from tests.tiny_models import counting_model_path
 
 EXPLAIN, DOCSTRING, FIX = "slm.explainSelection", "slm.writeDocstring", "slm.fixDiagnostic"
 
@@ -173,7 +174,7 @@ async def test_excluded_file_gets_no_action_and_no_document(start_server: StartS
 
 async def test_explain_streams_progress_then_shows_a_private_document(start_server: StartServer, workspace: Path,
                                                                      server_env: dict[str, str]) -> None:
-    client = await start_server()
+    client = await start_server(counting_model_path())  # text that never loops, so it streams on
     uri = (workspace / "geometry.py").as_uri()
     open_document(client, uri, SOURCE)
     result = await execute(client, EXPLAIN, {"uri": uri, "range": range_json(span(3, 0, 5, 29)), "maxTokens": 48})
@@ -246,7 +247,7 @@ async def _first_report(client: LanguageClient, timeout: float = 60.0) -> str:
 
 
 async def test_cancel_from_progress_ui_stops_generation(start_server: StartServer, workspace: Path) -> None:
-    client = await start_server()
+    client = await start_server(counting_model_path())  # text that never loops, so it streams on
     uri = (workspace / "geometry.py").as_uri()
     open_document(client, uri, SOURCE)
     pending = asyncio.ensure_future(
@@ -270,7 +271,7 @@ async def test_cancel_from_progress_ui_stops_generation(start_server: StartServe
 
 
 async def test_cancel_request_stops_generation(start_server: StartServer, workspace: Path) -> None:
-    client = await start_server()
+    client = await start_server(counting_model_path())  # text that never loops, so it streams on
     uri = (workspace / "geometry.py").as_uri()
     open_document(client, uri, SOURCE)
     pending = asyncio.ensure_future(execute(
