@@ -114,7 +114,7 @@ def test_broken_toml_names_the_file(user_dir: Path, project: Path) -> None:
     assert str(user_dir / "config.toml") in str(problem) and "not valid TOML" in str(problem)
 
 
-@pytest.mark.parametrize("key", ["model", "backend", "remoteUrl", "remote-api-key-env"])
+@pytest.mark.parametrize("key", ["model", "actionsModel", "backend", "remoteUrl", "remote-api-key-env"])
 def test_a_project_cannot_choose_the_model_or_where_code_goes(user_dir: Path, project: Path, key: str) -> None:
     (project / ".slm-lsp.toml").write_text(f'{key} = "x"\n')
     layers, problems = file_layers(project)

@@ -37,6 +37,8 @@ def add_explain_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentP
     parser.add_argument("--workspace", type=Path, help="workspace root for the privacy rules (default: the file's git work tree)")
     parser.add_argument("--json", action="store_true", help="print JSON with text, model, promptStyle, stopReason, timings")
     parser.add_argument("--stream", action="store_true", help="show the explanation on stderr while it is generated")
+    parser.add_argument("--actions-model", metavar="MODEL",
+                        help="instruct model (GGUF path or catalog name) for the explanation (default: the actionsModel setting, else --model)")
     parser.set_defaults(run=run_explain)
     return parser
 
@@ -86,6 +88,8 @@ def run_explain(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         print(f"slm-lsp: {exc}", file=sys.stderr)
         return EXIT_REQUEST_FAILED
+    if getattr(args, "actions_model", None):
+        settings = settings.replace({"actions_model": args.actions_model})
     max_tokens = getattr(args, "max_tokens", None)
     if max_tokens is not None and not 1 <= max_tokens <= 2048:
         print("slm-lsp: --max-tokens must be from 1 to 2048", file=sys.stderr)
@@ -95,17 +99,19 @@ def run_explain(args: argparse.Namespace, settings: Settings) -> int:
     language = getattr(args, "language", None) or language_for_path(path)
     document = core.Document(text, uri, language, path.name)
 
+    from slm_lsp.actions.model import ActionsModel
     from slm_lsp.models.source import choose_model
     from slm_lsp.pipeline import Pipeline
 
     try:
         pipeline = Pipeline.load(settings, choose_model(settings.model))
+        engine = ActionsModel().engine_for(settings, pipeline.engine)
     except ModelFileError as exc:
         print(f"slm-lsp: {exc}", file=sys.stderr)
         return EXIT_USAGE
     shown = _Stream() if getattr(args, "stream", False) else None
     try:
-        outcome = core.explain(pipeline.engine, document, start, end, gate, max_tokens=max_tokens,
+        outcome = core.explain(engine, document, start, end, gate, max_tokens=max_tokens,
                                on_text=shown.update if shown else None)
     except core.ActionError as exc:
         print(f"slm-lsp: {exc}", file=sys.stderr)
@@ -114,7 +120,7 @@ def run_explain(args: argparse.Namespace, settings: Settings) -> int:
         if shown is not None:
             shown.finish()
     if args.json:
-        payload: dict[str, Any] = {**outcome.as_dict(), "model": pipeline.engine.name, "file": str(path)}
+        payload: dict[str, Any] = {**outcome.as_dict(), "model": engine.name, "file": str(path)}
         print(json.dumps(payload, ensure_ascii=False))
     else:
         print(outcome.text)

@@ -71,10 +71,12 @@ class Outcome:
     timings: dict[str, Any] = field(default_factory=dict)
     edit: docstrings.Edit | None = None
     title: str = ""
+    model: str = ""  # the engine's name (the actions model's when one is set)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "text": self.text, "promptStyle": self.style, "stopReason": self.stop_reason,
-                "lines": list(self.lines), "timings": self.timings}
+        shown = {"action": self.action, "text": self.text, "promptStyle": self.style, "stopReason": self.stop_reason,
+                 "lines": list(self.lines), "timings": self.timings}
+        return {**shown, "model": self.model} if self.model else shown
 
 
 def line_of(text: str, offset: int) -> int:

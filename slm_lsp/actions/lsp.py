@@ -22,6 +22,7 @@ extension can show it in its own panel.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -43,6 +44,7 @@ from slm_lsp.actions import (
     core,
     syntax,
 )
+from slm_lsp.actions.model import ActionsModel
 from slm_lsp.actions.privacy import (
     Gate,
     excluded,
@@ -55,6 +57,7 @@ from slm_lsp.actions.store import ExplanationStore
 from slm_lsp.actions.text import progress_line
 from slm_lsp.lsp.positions import PositionError, offset_at, position_at
 from slm_lsp.lsp.service import RequestSuperseded
+from slm_lsp.models.gguf_file import ModelFileError
 from slm_lsp.privacy import GateError
 
 log = logging.getLogger(__name__)
@@ -75,6 +78,7 @@ def register(server: Any) -> None:
     """Add the code-action feature, its three commands and the temp-file cleanup to ``server``."""
     store = ExplanationStore()
     server.slm_actions_store = store
+    server.slm_actions_model = ActionsModel()
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
@@ -351,11 +355,12 @@ class ActionProgress:
 
 
 Job = Callable[[Any, Callable[[], bool], Callable[[str], None]], core.Outcome]
+"""``job(engine, cancelled, on_text)``: the engine is the actions model's or the completion model's."""
 
 
 async def _run(ls: Any, request: ActionRequest, command: str, title: str,
                job: Job) -> tuple[core.Outcome | None, dict[str, Any], ActionProgress]:
-    """Run ``job(pipeline, cancelled, on_text)`` on the model thread under cancellable progress.
+    """Run ``job(engine, cancelled, on_text)`` on the model thread under cancellable progress.
 
     Returns the outcome (None when the action did not complete) and the base of the result.
     """
@@ -376,7 +381,12 @@ async def _run(ls: Any, request: ActionRequest, command: str, title: str,
             def stop() -> bool:
                 return cancelled() or progress.cancelled.is_set()
 
-            done = job(pipeline, stop, progress.update)
+            actions_model = ls.slm_actions_model
+            engine = actions_model.engine_for(service.settings, pipeline.engine)
+            done = job(engine, stop, progress.update)
+            done.model = engine.name
+            if actions_model.load_ms is not None:
+                done.timings["actions_model_load_ms"] = actions_model.load_ms
             service.last = {"action": command, "stopReason": "cancelled" if stop() else done.stop_reason,
                             **done.timings}
             return done
@@ -390,6 +400,11 @@ async def _run(ls: Any, request: ActionRequest, command: str, title: str,
             progress.end("excluded by the privacy settings")
             _show(ls, types.MessageType.Warning, "slm-lsp: this code is excluded from the model by the privacy settings.")
             return None, {**result, "error": f"excluded: {exc}", "stopReason": "error"}, progress
+        except ModelFileError as exc:
+            progress.end("actions model not available")
+            message = f"slm-lsp: the actionsModel setting names a model that cannot be used: {exc}"
+            ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=message))
+            return None, {**result, "error": str(exc), "stopReason": "error"}, progress
         except core.ActionError as exc:
             progress.end(str(exc))
             ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=f"slm-lsp: {exc}"))
@@ -406,6 +421,27 @@ async def _run(ls: Any, request: ActionRequest, command: str, title: str,
     finally:
         if outcome is None:
             progress.end("stopped")
+        _close_actions_model_when_idle(ls)
+
+
+def _close_actions_model_when_idle(ls: Any) -> None:
+    """Give the actions model's memory back after ``actionsIdleSeconds`` without an action.
+
+    The check runs as a job on the model thread (which owns llama.cpp); a later action's check
+    supersedes an earlier one, so only the last action's timer counts.
+    """
+    if not ls.slm_actions_model.loaded:
+        return
+    service = ls.service
+    idle = service.settings.actions_idle_seconds
+
+    async def check() -> None:
+        with contextlib.suppress(RequestSuperseded):
+            await service.run(lambda _pipeline, _cancelled: ls.slm_actions_model.close_if_idle(idle),
+                              key="actions-model:idle")
+
+    loop = asyncio.get_running_loop()
+    loop.call_later(idle + 0.5, lambda: loop.create_task(check()))
 
 
 def _gate_or_refuse(ls: Any, uri: str) -> Gate:
@@ -437,9 +473,9 @@ async def run_explain(ls: Any, request: ActionRequest, store: ExplanationStore) 
     document = core.Document(request.text, request.uri, request.document.language_id,
                              display_source(ls, request.uri))
 
-    def job(pipeline: Any, cancelled: Callable[[], bool], on_text: Callable[[str], None]) -> core.Outcome:
-        extras = _context_extras(ls, request, document.language, pipeline.engine)
-        return core.explain(pipeline.engine, document, request.start, request.end, gate, cancelled=cancelled,
+    def job(engine: Any, cancelled: Callable[[], bool], on_text: Callable[[str], None]) -> core.Outcome:
+        extras = _context_extras(ls, request, document.language, engine)
+        return core.explain(engine, document, request.start, request.end, gate, cancelled=cancelled,
                             on_text=on_text, max_tokens=request.max_tokens, extras=extras)
 
     outcome, result, progress = await _run(ls, request, EXPLAIN_COMMAND, "slm: explaining", job)
@@ -517,8 +553,8 @@ async def run_docstring(ls: Any, request: ActionRequest) -> dict[str, Any]:
     if core.docstring_target(document, request.start, request.end) is None:
         raise JsonRpcInvalidParams("there is no function or class here to document")
 
-    def job(pipeline: Any, cancelled: Callable[[], bool], on_text: Callable[[str], None]) -> core.Outcome:
-        return core.write_docstring(pipeline.engine, document, request.start, request.end, gate,
+    def job(engine: Any, cancelled: Callable[[], bool], on_text: Callable[[str], None]) -> core.Outcome:
+        return core.write_docstring(engine, document, request.start, request.end, gate,
                                     cancelled=cancelled, on_text=on_text)
 
     outcome, result, progress = await _run(ls, request, DOCSTRING_COMMAND, "slm: writing documentation", job)
@@ -537,8 +573,8 @@ async def run_fix(ls: Any, request: ActionRequest) -> dict[str, Any]:
     document = core.Document(request.text, request.uri, request.document.language_id,
                              display_source(ls, request.uri))
 
-    def job(pipeline: Any, cancelled: Callable[[], bool], on_text: Callable[[str], None]) -> core.Outcome:
-        return core.suggest_fix(pipeline.engine, document, request.start, request.end, request.message, gate,
+    def job(engine: Any, cancelled: Callable[[], bool], on_text: Callable[[str], None]) -> core.Outcome:
+        return core.suggest_fix(engine, document, request.start, request.end, request.message, gate,
                                 cancelled=cancelled, on_text=on_text)
 
     outcome, result, progress = await _run(ls, request, FIX_COMMAND, "slm: suggesting a fix", job)

@@ -30,7 +30,7 @@ PROJECT_FILE_NAME = ".slm-lsp.toml"
 PYPROJECT_TABLE = ("tool", "slm-lsp")
 
 # Settings a repository must not choose: they decide what code runs or where prompts go.
-USER_ONLY = frozenset({"model", "backend", "remote_url", "remote_api_key_env"})
+USER_ONLY = frozenset({"model", "actions_model", "backend", "remote_url", "remote_api_key_env"})
 
 
 def user_config_path() -> Path:

@@ -54,6 +54,10 @@ class Settings:
     remote_timeout_seconds: float = 5.0  # per HTTP attempt; one retry, then the local model answers
     remote_api_key_env: str | None = None  # name of the environment variable holding a bearer token
     remote_prompt: str = "tokens"  # send the prompt as token ids ("tokens") or as text ("text")
+    # Code actions' own instruct model (path or catalog name), loaded on the first action and
+    # closed after actions_idle_seconds without one; None = the completion model.
+    actions_model: str | None = None
+    actions_idle_seconds: float = 300.0
 
     def replace(self, overrides: Mapping[str, Any]) -> Settings:
         """Return new settings with ``overrides`` (camelCase or snake_case keys) validated."""
@@ -108,7 +112,7 @@ _POSITIVE_INTS = {
 
 def _validate(name: str, value: Any) -> Any:
     camel = _camel(name)
-    if name == "model":
+    if name in ("model", "actions_model"):
         if value is not None and not isinstance(value, str):
             raise SettingsError(f"setting '{camel}' must be a file path string")
         return value or None
@@ -160,6 +164,10 @@ def _validate(name: str, value: Any) -> Any:
             # The value itself is never echoed: someone may have pasted the key here by mistake.
             raise SettingsError(f"setting '{camel}' must be the name of an environment variable, such as SLM_LSP_API_KEY")
         return value or None
+    if name == "actions_idle_seconds":
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 1.0 <= value <= 86400.0:
+            raise SettingsError(f"setting '{camel}' must be a number of seconds between 1 and 86400")
+        return float(value)
     if name == "ready_wait_seconds":
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 60.0:
             raise SettingsError(f"setting '{camel}' must be a number of seconds between 0 and 60")

@@ -382,3 +382,40 @@ async def test_bad_arguments_are_errors(start_server: StartServer, workspace: Pa
     result = await execute(client, EXPLAIN, {"uri": uri, "range": range_json(span(1, 0, 1, 0))})
     assert field(result, "error") == "select some code to explain"
     assert any("select some code" in m.message for m in client.messages)
+
+
+# -- the actions model -----------------------------------------------------------------------------
+
+
+async def test_actions_model_is_loaded_on_the_first_action_and_closed_when_idle(
+        start_server: StartServer, workspace: Path, chat_model: Path) -> None:
+    client = await start_server(options={"actionsModel": str(chat_model), "actionsIdleSeconds": 1})
+    uri = (workspace / "geometry.py").as_uri()
+    open_document(client, uri, SOURCE)
+    arguments = {"uri": uri, "range": range_json(span(4, 4, 5, 29)), "maxTokens": 8}
+
+    first = await execute(client, EXPLAIN, arguments)
+    assert field(first, "model") == "tiny-qwen2" and field(first, "promptStyle") == "chat"
+    assert field(first, "timings")["actions_model_load_ms"] > 0  # loaded by the action, not at start
+    second = await execute(client, EXPLAIN, arguments)
+    assert "actions_model_load_ms" not in field(second, "timings")  # kept while in use
+    await asyncio.sleep(3)  # past actionsIdleSeconds: closed, so the next action loads it again
+    third = await execute(client, EXPLAIN, arguments)
+    assert field(third, "timings")["actions_model_load_ms"] > 0 and field(third, "model") == "tiny-qwen2"
+
+    # Completions still run on the completion model.
+    assert (await status(client)).model == "tiny-nofim"
+
+
+async def test_an_unusable_actions_model_is_reported_and_the_server_keeps_serving(
+        start_server: StartServer, workspace: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"not a model")
+    client = await start_server(options={"actionsModel": str(broken)})
+    uri = (workspace / "geometry.py").as_uri()
+    open_document(client, uri, SOURCE)
+    result = await execute(client, EXPLAIN, {"uri": uri, "range": range_json(span(4, 4, 5, 29)), "maxTokens": 8})
+    assert field(result, "stopReason") == "error" and "broken.gguf" in field(result, "error")
+    errors = [m.message for m in client.messages if m.type == types.MessageType.Error]
+    assert errors and "actionsModel" in errors[-1] and "broken.gguf" in errors[-1]
+    assert (await status(client)).state == "ready"

@@ -51,6 +51,8 @@ export const SERVER_OPTIONS: Readonly<Record<string, 'number' | 'string' | 'bool
   remoteTimeoutSeconds: 'number',
   remoteApiKeyEnv: 'string',
   remotePrompt: 'string',
+  actionsModel: 'string',
+  actionsIdleSeconds: 'number',
 };
 
 export interface Settings {
