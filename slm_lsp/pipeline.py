@@ -87,6 +87,21 @@ class CompletionResult:
         }
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A request made ready for the model: the prompt and what post-processing needs."""
+
+    ids: list[int]
+    max_tokens: int
+    stops: list[str]
+    key: str  # the result cache's key for this prompt
+    mode: CompletionMode
+    before: str
+    after: str
+    typed: str  # whitespace at the cursor moved out of the prompt
+    lead: str  # the popup selection's text the suggestion must start with
+
+
 class Pipeline:
     """Runs completions on one loaded engine with one set of settings."""
 
@@ -117,7 +132,58 @@ class Pipeline:
         report("model ready", 1.0)
         return cls(engine, settings, context)
 
-    def complete(self, request: CompletionRequest, cancelled: Callable[[], bool] = lambda: False) -> CompletionResult:
+    def complete(
+        self,
+        request: CompletionRequest,
+        cancelled: Callable[[], bool] = lambda: False,
+        keep_prompt: Callable[[], bool] = lambda: False,
+    ) -> CompletionResult:
+        """Complete at the request's cursor; ``keep_prompt`` (see the engine) lets a
+        cancelled request finish the prompt a newer one will reuse."""
+        prepared = self._prepare(request)
+        if isinstance(prepared, CompletionResult):
+            return prepared
+        cached = self._results.get(prepared.key)
+        if cached is not None:
+            generation = Generation(cached.text, "cache")
+        else:
+            generation = self._generate(prepared, cancelled, keep_prompt)
+            if generation.stop_reason in ("end", "stop", "length"):
+                self._results.put(prepared.key, generation)
+        raw = _drop_typed(generation.text, prepared.typed)
+        mode = prepared.mode
+        if generation.stop_reason == "deadline":  # cut short: keep whole lines only
+            raw = raw[: raw.rfind("\n") + 1] if mode is CompletionMode.MULTI else ""
+        before, after = prepared.before, prepared.after
+        completion = postprocess(raw, before, after, request.language, mode, truncated=generation.stop_reason == "length")
+        completion = self.context.gate.scan_output(completion, prefix=before) or ""
+        if request.selection is None:
+            self._typed_ahead.remember(request.uri or "", before, after, completion)
+        return self._result(request, _edit(request, completion, prepared.lead), completion, generation.text, generation)
+
+    def prefetch(self, request: CompletionRequest, cancelled: Callable[[], bool] = lambda: False) -> dict[str, object]:
+        """Evaluate the prompt a completion at the request's cursor would need, generating
+        nothing, so the first real request there starts warm.
+
+        Same gate, context and prompt as ``complete`` (an excluded file evaluates nothing);
+        returns the outcome and timings for ``slm/status``.
+        """
+        warm = getattr(self.engine, "warm", None)
+        if warm is None:  # a remote server keeps its own cache
+            return {"outcome": "unsupported"}
+        if not 0 <= request.offset <= len(request.text):
+            return {"outcome": "bad position"}
+        prepared = self._prepare(request)
+        if isinstance(prepared, CompletionResult):
+            return {"outcome": prepared.stop_reason}
+        if self._results.get(prepared.key) is not None:
+            return {"outcome": "cached"}
+        timings = warm(prepared.ids, cancelled=cancelled)
+        return {"outcome": "yielded" if cancelled() else "warm", **timings.as_dict()}
+
+    def _prepare(self, request: CompletionRequest) -> _Prepared | CompletionResult:
+        """Gate, context and prompt for a request; a finished result when no model call is
+        needed (excluded file, typed-ahead suggestion)."""
         if not 0 <= request.offset <= len(request.text):
             raise ValueError(f"cursor offset {request.offset} is outside the document")
         gate = self.context.gate
@@ -152,32 +218,18 @@ class Pipeline:
             language=request.language,
         )
         ids = build_prompt(self.engine.fim, self.engine.tokenize, parts)
-        key = prompt_key(ids, max_tokens, stops)
-        cached = self._results.get(key)
-        if cached is not None:
-            generation = Generation(cached.text, "cache")
-        else:
-            generation = self._generate(ids, max_tokens, stops, cancelled)
-            if generation.stop_reason in ("end", "stop", "length"):
-                self._results.put(key, generation)
-        raw = _drop_typed(generation.text, typed)
-        if generation.stop_reason == "deadline":  # cut short: keep whole lines only
-            raw = raw[: raw.rfind("\n") + 1] if mode is CompletionMode.MULTI else ""
-        completion = postprocess(raw, before, after, request.language, mode, truncated=generation.stop_reason == "length")
-        completion = gate.scan_output(completion, prefix=before) or ""
-        if request.selection is None:
-            self._typed_ahead.remember(doc_key, before, after, completion)
-        return self._result(request, _edit(request, completion, lead), completion, generation.text, generation)
+        return _Prepared(ids, max_tokens, stops, prompt_key(ids, max_tokens, stops), mode, before, after, typed, lead)
 
-    def _generate(self, ids: list[int], max_tokens: int, stops: list[str], cancelled: Callable[[], bool]) -> Generation:
+    def _generate(self, prepared: _Prepared, cancelled: Callable[[], bool], keep_prompt: Callable[[], bool]) -> Generation:
         prompt_limit = self.settings.max_prompt_seconds
         return self.engine.generate(
-            ids,
-            max_tokens=max_tokens,
-            stop=stops,
+            prepared.ids,
+            max_tokens=prepared.max_tokens,
+            stop=prepared.stops,
             cancelled=cancelled,
             prompt_deadline=time.monotonic() + prompt_limit if prompt_limit else None,
             generation_seconds=self.settings.max_generation_seconds or None,
+            keep_prompt=keep_prompt,
         )
 
     def _max_tokens(self, multiline: bool) -> int:

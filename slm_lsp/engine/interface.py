@@ -49,8 +49,10 @@ class CompletionEngine(Protocol):
         prompt_deadline: float | None = None,
         generation_seconds: float | None = None,
         on_text: Callable[[str], None] | None = None,
+        keep_prompt: Callable[[], bool] = lambda: False,
     ) -> Generation:
-        """Greedy-decode up to ``max_tokens`` after ``ids``, cut at the first stop sequence."""
+        """Greedy-decode up to ``max_tokens`` after ``ids``, cut at the first stop sequence;
+        while ``keep_prompt()`` holds, a cancelled request still finishes its prompt."""
         ...
 
     def close(self) -> None:

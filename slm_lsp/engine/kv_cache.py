@@ -143,7 +143,7 @@ class KVSequence:
 
         ``stop`` (a time budget) is checked between batches, so each batch evaluated is
         kept and the next request continues from it; ``abort`` (the request was cancelled)
-        is also polled inside a batch, dropping that batch's work to free the model now.
+        is also polled inside a batch, dropping only the ubatch being computed.
 
         On cancellation the cache holds what was decoded of the gap followed by the parked
         run, shifted to continue right after it: not a prefix of ``new``, but a token
@@ -195,7 +195,7 @@ class KVSequence:
 
         Works in batches of n_batch and checks ``stop`` and ``abort`` before each and,
         through llama.cpp's abort callback, ``abort`` inside each; on False what was
-        evaluated so far stays cached and recorded (llama.cpp drops an aborted batch).
+        evaluated so far — every finished ubatch — stays cached and recorded.
         """
         if abort is None:
             return self._decode_batches(tokens, start, stop)
@@ -223,14 +223,25 @@ class KVSequence:
             batch.logits[len(chunk) - 1] = 1 if offset + self._n_batch >= len(tokens) else 0
             status = llama_cpp.llama_decode(self._ctx, batch)
             if status == _ABORTED:
-                # llama.cpp keeps the ubatches it finished before the abort; drop the
-                # whole batch so the cache matches the mirror again.
-                llama_cpp.llama_memory_seq_rm(self._memory, 0, start + offset, -1)
+                self._keep_finished_ubatches(chunk, start + offset)
                 return False
             if status != 0:
                 raise RuntimeError(f"llama_decode failed with status {status}")
             self.tokens.extend(chunk)
         return True
+
+    def _keep_finished_ubatches(self, chunk: Sequence[int], first: int) -> None:
+        """After an aborted batch, keep what llama.cpp finished and cached of it.
+
+        llama.cpp drops only the ubatch it was computing; the ones before it stay in the
+        KV cache. Keeping them (instead of dropping the whole batch) is what lets a user
+        who types faster than one batch evaluates still make progress: each cancelled
+        request leaves a longer cached prompt for the next keystroke.
+        """
+        cached_to = int(llama_cpp.llama_memory_seq_pos_max(self._memory, 0)) + 1
+        kept = min(len(chunk), max(0, cached_to - first))
+        llama_cpp.llama_memory_seq_rm(self._memory, 0, first + kept, -1)
+        self.tokens.extend(chunk[:kept])
 
 
 class GreedySampler:

@@ -221,6 +221,7 @@ class Engine:
         prompt_deadline: float | None = None,
         generation_seconds: float | None = None,
         on_text: Callable[[str], None] | None = None,
+        keep_prompt: Callable[[], bool] = lambda: False,
     ) -> Generation:
         """Greedy-decode up to ``max_tokens`` after ``ids``.
 
@@ -230,41 +231,70 @@ class Engine:
         for ``generation_seconds`` (stop reason "deadline"). ``on_text`` receives the text generated so far
         after each token, for streaming. Only the tokens that differ from the previous
         prompt are evaluated (see kv_cache); what a stopped evaluation completed stays
-        cached, so the next request continues from there.
+        cached, so the next request continues from there. While ``keep_prompt()`` is true
+        a cancelled request still finishes evaluating its prompt (a newer request will
+        reuse it) but generates nothing; decoding always stops at the next token.
         """
         ids = checked_prompt(ids, max_tokens, self.n_ctx)
+
+        def limit_passed(limit: float | None) -> bool:
+            return limit is not None and time.monotonic() > limit
 
         def stopped(limit: float | None) -> str | None:
             if cancelled():
                 return "cancelled"
-            if limit is not None and time.monotonic() > limit:
-                return "deadline"
-            return None
+            return "deadline" if limit_passed(limit) else None
+
+        def abort() -> bool:
+            return bool(cancelled()) and not keep_prompt()
 
         timings = Timings(prompt_tokens=len(ids))
+        if not self._evaluate_prompt(ids, lambda: limit_passed(prompt_deadline), abort, timings):
+            return Generation("", stopped(prompt_deadline) or "cancelled", timings)
+        prompt_done = time.perf_counter()
+        limit = time.monotonic() + generation_seconds if generation_seconds else None
+        text, reason = self._decode(len(ids), max_tokens, stop, lambda: stopped(limit), timings, on_text)
+        self._sequence.truncate(len(ids))  # keep the prompt cached, drop the generated tokens
+        timings.generation_ms = (time.perf_counter() - prompt_done) * 1000
+        self.speed.observe_decode(timings.generated_tokens, timings.generation_ms)
+        return Generation(text, reason, timings)
+
+    def warm(self, ids: Sequence[int], *, cancelled: Cancelled = lambda: False) -> Timings:
+        """Evaluate a prompt into the KV cache without generating anything (prefetch).
+
+        ``cancelled`` is polled between batches and inside each, so a real request takes
+        the model within one ubatch; the ubatches finished before it stay cached.
+        """
+        ids = checked_prompt(ids, 0, self.n_ctx)
+        timings = Timings(prompt_tokens=len(ids))
+        self._evaluate_prompt(ids, lambda: False, lambda: bool(cancelled()), timings)
+        return timings
+
+    def _evaluate_prompt(
+        self, ids: list[int], stop: Callable[[], bool], abort: Callable[[], bool], timings: Timings
+    ) -> bool:
+        """Bring the KV cache to ``ids``, evaluating only what differs from what it holds;
+        False if ``stop`` or ``abort`` ended it first (what was evaluated stays cached)."""
         started = time.perf_counter()
         sequence = self._sequence
         if sequence.stale_edits > self.max_stale_tokens:
             sequence.clear()
         plan = plan_reuse(sequence.tokens, ids, can_shift=sequence.can_shift)
-        evaluated = sequence.evaluate(
-            plan, ids, stop=lambda: stopped(prompt_deadline) is not None, abort=lambda: bool(cancelled())
-        )
-        prompt_done = time.perf_counter()
-        timings.prompt_ms = (prompt_done - started) * 1000
-        if evaluated is None:  # what was evaluated stays cached for the next request
+        evaluated = sequence.evaluate(plan, ids, stop=stop, abort=abort)
+        timings.prompt_ms = (time.perf_counter() - started) * 1000
+        if evaluated is None:
             timings.reused_tokens = min(plan.keep, len(sequence.tokens))
             timings.evaluated_tokens = len(sequence.tokens) - timings.reused_tokens
-            return Generation("", stopped(prompt_deadline) or "cancelled", timings)
+            return False
         timings.evaluated_tokens = evaluated
         timings.reused_tokens = len(ids) - evaluated
         self.speed.observe_prompt(evaluated, timings.prompt_ms)
-        limit = time.monotonic() + generation_seconds if generation_seconds else None
-        text, reason = self._decode(len(ids), max_tokens, stop, lambda: stopped(limit), timings, on_text)
-        sequence.truncate(len(ids))  # keep the prompt cached, drop the generated tokens
-        timings.generation_ms = (time.perf_counter() - prompt_done) * 1000
-        self.speed.observe_decode(timings.generated_tokens, timings.generation_ms)
-        return Generation(text, reason, timings)
+        return True
+
+    @property
+    def cached_tokens(self) -> int:
+        """How many prompt tokens the KV cache holds now (read by slm/status)."""
+        return len(self._sequence.tokens)
 
     def probe_speed(self, prompt_tokens: int = 96, decode_tokens: int = 6) -> Speed:
         """Measure this machine's prompt and decode speed on this model (about a second on

@@ -105,6 +105,7 @@ class RemoteEngine:
         prompt_deadline: float | None = None,
         generation_seconds: float | None = None,
         on_text: Callable[[str], None] | None = None,
+        keep_prompt: Callable[[], bool] = lambda: False,
     ) -> Generation:
         """Ask the server; on failure (after one retry) run the local model instead.
 
@@ -129,7 +130,7 @@ class RemoteEngine:
             return Generation("", "unavailable", Timings(prompt_tokens=len(ids)))
         return local.generate(
             ids, max_tokens=max_tokens, stop=stop, cancelled=cancelled, prompt_deadline=prompt_deadline,
-            generation_seconds=generation_seconds, on_text=on_text,
+            generation_seconds=generation_seconds, on_text=on_text, keep_prompt=keep_prompt,
         )
 
     def close(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -38,6 +39,10 @@ log = logging.getLogger(__name__)
 
 STATUS_METHOD = "slm/status"
 WHY_EXCLUDED_METHOD = "slm/whyExcluded"
+PREFETCH_METHOD = "slm/prefetch"
+ACCEPTED_COMMAND = "slm.acceptedCompletion"
+TYPING_PAUSE_SECONDS = 0.4  # no edit for this long: the user is reading, warm the prompt at the cursor
+ACCEPT_EDIT_WAIT_SECONDS = 0.5  # how long the accept command waits for the didChange that inserts the text
 _IGNORE_FILES = {".gitignore", ".slmignore", "exclude", "config"}  # the last two under .git/
 
 
@@ -52,6 +57,12 @@ class SlmLanguageServer(LanguageServer):
         self.gate = PrivacyGate()
         self.context = ContextEngine([], self.gate, window_headroom=EDITOR_HEADROOM)
         self.service = CompletionService(self.config.settings, self.context)
+        self.pauses: dict[str, asyncio.TimerHandle] = {}  # per document: the prefetch once typing pauses
+
+    def cancel_pause(self, uri: str) -> None:
+        timer = self.pauses.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
 
     def show_error(self, message: str) -> None:
         self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=message))
@@ -113,12 +124,16 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
     def did_open(ls: SlmLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
         document = params.text_document
         ls.context.document_opened(document.uri, document.text, document.language_id)
+        opened = _open_document(ls, document.uri)
+        # The cursor is not known yet: warm what every prompt in this file starts with.
+        ls.service.prefetch(CompletionRequest(opened.source, 0, opened.uri, opened.language_id), "open")
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: SlmLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
         document = ls.workspace.text_documents.get(unquote(params.text_document.uri))
         if document is not None:
             ls.context.document_changed(document.uri, document.source)
+            _prefetch_after_pause(ls, document, params.content_changes)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: SlmLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
@@ -128,6 +143,7 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: SlmLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.context.document_closed(params.text_document.uri)
+        ls.cancel_pause(unquote(params.text_document.uri))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def watched_files(ls: SlmLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
@@ -182,6 +198,40 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
             ],
         )
 
+    @server.feature(PREFETCH_METHOD)
+    def prefetch(ls: SlmLanguageServer, params: Any) -> None:
+        """``{textDocument: {uri}, position}``: the editor's cursor rests there; warm the
+        prompt a request there would need (a notification: nothing is answered)."""
+        try:
+            uri = params.textDocument.uri
+            position = types.Position(line=int(params.position.line), character=int(params.position.character))
+        except (AttributeError, TypeError, ValueError):
+            log.info("ignored slm/prefetch without {textDocument: {uri}, position: {line, character}}")
+            return
+        document = ls.workspace.text_documents.get(unquote(uri))
+        if document is None:
+            return
+        offset = _offset(document.source, position, _encoding(ls))
+        ls.service.prefetch(CompletionRequest(document.source, offset, document.uri, document.language_id), "client")
+
+    @server.command(ACCEPTED_COMMAND)
+    async def accepted(ls: SlmLanguageServer, *args: Any) -> None:
+        """The user accepted a suggestion: compute the next one, for the position after the
+        accepted text, at once, so the request that follows is answered from the cache."""
+        accept = args[0] if args and isinstance(args[0], dict) else None
+        try:
+            uri, text = str(accept["uri"]), str(accept["text"])  # type: ignore[index]
+            position = types.Position(line=int(accept["line"]), character=int(accept["character"]))  # type: ignore[index]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise JsonRpcInvalidParams(f"{ACCEPTED_COMMAND} needs [{{uri, line, character, text}}]") from exc
+        request = await _after_accept(ls, uri, position, text)
+        if request is None or not await ls.service.wait_ready(0):
+            return
+        try:
+            await ls.service.complete(request, key=request.uri or uri, speculative=True)
+        except RequestSuperseded:
+            pass
+
     @server.feature(STATUS_METHOD)
     def status(ls: SlmLanguageServer, params: Any) -> dict[str, Any]:
         service = ls.service
@@ -194,6 +244,7 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
             "modelOrigin": service.choice.origin,
             "last": service.last,
             "jobs": service.jobs.as_dict(),
+            "cache": service.cache_status(),
             "backend": describe(pipeline.engine) if pipeline else {"name": service.settings.backend},
             "config": {"sources": ls.config.sources(), "settings": service.settings.as_camel_dict()},
         }
@@ -213,6 +264,7 @@ async def _suggest(
     """Run the pipeline for an inline-completion request; no items while the model is not
     ready or when a newer request for the document took over."""
     document = _open_document(ls, params.text_document.uri)
+    ls.cancel_pause(document.uri)
     request = _to_request(ls, document, params)
     service = ls.service
     if not await service.wait_ready(service.settings.ready_wait_seconds):
@@ -222,6 +274,46 @@ async def _suggest(
     except RequestSuperseded:
         return request, types.InlineCompletionList(items=[])
     return request, _to_items(ls, request, result)
+
+
+def _prefetch_after_pause(
+    ls: SlmLanguageServer, document: TextDocument, changes: Sequence[types.TextDocumentContentChangeEvent]
+) -> None:
+    """Once no edit has come for TYPING_PAUSE_SECONDS, warm the prompt at the end of the
+    last edit (where the cursor is after typing); every later edit or request restarts it."""
+    ls.cancel_pause(document.uri)
+    last = changes[-1] if changes else None
+    if not isinstance(last, types.TextDocumentContentChangePartial):
+        return  # a whole-document change says nothing about the cursor
+    start = _offset(document.source, last.range.start, _encoding(ls))
+    offset = min(len(document.source), start + len(last.text))
+    request = CompletionRequest(document.source, offset, document.uri, document.language_id)
+    loop = asyncio.get_running_loop()
+    ls.pauses[document.uri] = loop.call_later(TYPING_PAUSE_SECONDS, _paused, ls, document.uri, request)
+
+
+def _paused(ls: SlmLanguageServer, uri: str, request: CompletionRequest) -> None:
+    ls.pauses.pop(uri, None)
+    ls.service.prefetch(request, "pause")
+
+
+async def _after_accept(ls: SlmLanguageServer, uri: str, position: types.Position, text: str) -> CompletionRequest | None:
+    """The request at the end of an accepted text. The didChange inserting it may come
+    before or after the command: wait briefly for it, else assume the text inserted there."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ACCEPT_EDIT_WAIT_SECONDS
+    while True:
+        document = ls.workspace.text_documents.get(unquote(uri))
+        if document is None:
+            return None
+        source = document.source
+        start = _offset(source, position, _encoding(ls))
+        if source.startswith(text, start):
+            return CompletionRequest(source, start + len(text), document.uri, document.language_id)
+        if loop.time() >= deadline:
+            inserted = source[:start] + text + source[start:]
+            return CompletionRequest(inserted, start + len(text), document.uri, document.language_id)
+        await asyncio.sleep(0.02)
 
 
 async def _load_model(ls: SlmLanguageServer) -> None:
@@ -324,6 +416,11 @@ def _to_items(ls: SlmLanguageServer, request: CompletionRequest, result: Complet
         range=types.Range(
             start=types.Position(line=start[0], character=start[1]),
             end=types.Position(line=end[0], character=end[1]),
+        ),
+        command=types.Command(
+            title="slm-lsp: suggestion accepted",
+            command=ACCEPTED_COMMAND,
+            arguments=[{"uri": request.uri, "line": start[0], "character": start[1], "text": result.insert_text}],
         ),
     )
     return types.InlineCompletionList(items=[item])

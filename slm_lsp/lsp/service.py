@@ -53,6 +53,65 @@ class LoadAborted(Exception):
 
 
 _MODEL_RAN = ("end", "stop", "length", "deadline")
+CANCEL_GRACE_SECONDS = 0.25
+"""A cancelled prompt evaluation keeps going this long for the request that usually
+follows a cancel (editors cancel first, then ask again at the next keystroke)."""
+EXTEND_SLACK = 64
+"""Characters before the old cursor a newer request may change and still count as
+extending it (a retyped word, a backspace): its prompt shares all but the last tokens."""
+
+
+class Ticket:
+    """One submitted job's stop signal, and what it was asked, for the supersede rules.
+
+    Calling it says whether the job should stop; ``keep_prompt`` says whether a stopped
+    completion should still finish evaluating its prompt because the request that took
+    over (or, just after a cancel, the one expected to) will reuse it.
+    """
+
+    def __init__(
+        self, service: CompletionService, key: str, request: CompletionRequest | None, speculative: bool = False
+    ) -> None:
+        self._service = service
+        self.key = key
+        self.request = request
+        self.speculative = speculative  # asked by the server itself (after an accept), not by the editor
+        self._stop = threading.Event()
+        self.stopped_at: float | None = None
+        self._extends: tuple[CompletionRequest, bool] | None = None  # the last successor judged
+
+    def __call__(self) -> bool:
+        return self._stop.is_set()
+
+    def cancel(self) -> None:
+        if self.stopped_at is None:
+            self.stopped_at = time.monotonic()
+        self._stop.set()
+
+    def keep_prompt(self) -> bool:
+        service = self._service
+        if self.request is None or service._closing.is_set():
+            return False
+        successor = service._requests.get(self.key)
+        if successor is not None and successor is not self.request:
+            if self._extends is None or self._extends[0] is not successor:
+                self._extends = (successor, extends(self.request, successor))
+            return self._extends[1]
+        return self.stopped_at is not None and time.monotonic() - self.stopped_at < CANCEL_GRACE_SECONDS
+
+
+def extends(old: CompletionRequest, new: CompletionRequest) -> bool:
+    """True when ``new`` edits ``old``'s document only near or after ``old``'s cursor, so
+    the prompt ``old`` is evaluating is (all but its last tokens) a prefix of ``new``'s."""
+    if old.uri != new.uri or new.offset < old.offset - EXTEND_SLACK:
+        return False
+    start = max(0, old.offset - EXTEND_SLACK)
+    return old.text[:start] == new.text[:start]
+
+
+def same_request(old: CompletionRequest | None, new: CompletionRequest | None) -> bool:
+    """The same document text, cursor and selection: one answer serves both."""
+    return old is not None and new is not None and (old.text, old.offset, old.selection) == (new.text, new.offset, new.selection)
 
 
 @dataclass
@@ -96,7 +155,13 @@ class CompletionService:
         self._pipeline: Pipeline | None = None
         self._settled = threading.Event()  # set once loading succeeded or failed
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slm-model")
-        self._latest: dict[str, threading.Event] = {}
+        self._latest: dict[str, Ticket] = {}
+        self._requests: dict[str, CompletionRequest] = {}  # the newest completion asked per key
+        self._waiting = 0  # real jobs submitted and not finished: a prefetch yields to them
+        self._prefetch: Ticket | None = None
+        self._deferred_prefetch: tuple[CompletionRequest, str] | None = None  # asked before the model was ready
+        self.last_prefetch: dict[str, object] = {}
+        self.prefetches: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._closing = threading.Event()
@@ -151,6 +216,8 @@ class CompletionService:
             self.state = ModelState.READY
             engine = self._pipeline.engine
             log.info("model ready: %s (%s)", engine.name, engine.fim.family)
+            if self._deferred_prefetch is not None:
+                self.prefetch(*self._deferred_prefetch)
         except LoadAborted as exc:
             self.error = str(exc)
             self.state = ModelState.FAILED
@@ -176,36 +243,52 @@ class CompletionService:
             await asyncio.get_running_loop().run_in_executor(None, self._settled.wait, timeout)
         return self.state is ModelState.READY
 
-    async def complete(self, request: CompletionRequest, key: str) -> CompletionResult:
+    async def complete(self, request: CompletionRequest, key: str, speculative: bool = False) -> CompletionResult:
         """Run one completion on the worker thread (see ``run``); the latency of those that
         ran the model, queueing included, goes into ``jobs``."""
         started = time.monotonic()
-        result = await self.run(lambda pipeline, cancelled: self._complete(pipeline, request, cancelled), key)
+        def job(pipeline: Pipeline, ticket: Ticket) -> CompletionResult:
+            return self._complete(pipeline, request, ticket)
+
+        result = await self.run(job, key, request, speculative)
         if result.stop_reason in _MODEL_RAN:
             with self._lock:
                 self.jobs.latencies_ms.append((time.monotonic() - started) * 1000)
         return result
 
-    async def run(self, job: Callable[[Pipeline, Callable[[], bool]], T], key: str) -> T:
-        """Run ``job(pipeline, cancelled)`` on the worker thread, superseding earlier jobs with ``key``.
+    async def run(
+        self,
+        job: Callable[[Pipeline, Ticket], T],
+        key: str,
+        request: CompletionRequest | None = None,
+        speculative: bool = False,
+    ) -> T:
+        """Run ``job(pipeline, ticket)`` on the worker thread, superseding earlier jobs with ``key``.
 
         Every model operation (completions, code actions) goes through here so that one
-        thread owns llama.cpp. Raises RequestSuperseded if a newer job with ``key``
-        arrived first or stopped this one, and propagates asyncio.CancelledError (after
-        telling the job to stop) when the caller is cancelled, e.g. by ``$/cancelRequest``.
+        thread owns llama.cpp; the ticket is the job's ``cancelled`` check. Raises
+        RequestSuperseded if a newer job with ``key`` arrived first or stopped this one,
+        and propagates asyncio.CancelledError (after telling the job to stop) when the
+        caller is cancelled, e.g. by ``$/cancelRequest``. The editor asking at the very text
+        and cursor of a ``speculative`` job (the suggestion after an accept) does not stop
+        it: the editor's request waits for its cached result.
         """
-        stop = threading.Event()
+        stop = Ticket(self, key, request, speculative)
         with self._lock:
             self.jobs.submitted += 1
+            self._waiting += 1
             previous = self._latest.get(key)
-            if previous is not None:
-                previous.set()
+            if previous is not None and not (previous.speculative and same_request(previous.request, request)):
+                previous.cancel()
             self._latest[key] = stop
+            if request is not None:
+                self._requests[key] = request
         future = self._executor.submit(self._run, job, stop)
+        future.add_done_callback(self._finished_waiting)
         try:
             return await asyncio.wrap_future(future)
         except asyncio.CancelledError:
-            stop.set()
+            stop.cancel()
             with self._lock:
                 self.jobs.cancelled += 1
             raise
@@ -218,20 +301,62 @@ class CompletionService:
                 if self._latest.get(key) is stop:
                     del self._latest[key]
 
-    def _run(self, job: Callable[[Pipeline, Callable[[], bool]], T], stop: threading.Event) -> T:
-        if stop.is_set():
+    def _finished_waiting(self, _future: Future[object]) -> None:
+        with self._lock:
+            self._waiting -= 1
+
+    def _run(self, job: Callable[[Pipeline, Ticket], T], stop: Ticket) -> T:
+        if stop():
             raise RequestSuperseded()
         pipeline = self._pipeline
         if pipeline is None:
             raise RuntimeError(self.error or "the model is not loaded")
         self._enter()
         try:
-            result = job(pipeline, stop.is_set)
+            result = job(pipeline, stop)
         finally:
             self._leave()
-        if stop.is_set():
+        if stop():
             raise RequestSuperseded()
         return result
+
+    def prefetch(self, request: CompletionRequest, reason: str) -> None:
+        """Warm the prompt a completion at ``request``'s cursor would need, at the lowest
+        priority: it starts only when no real job waits, stops within one ubatch when one
+        arrives (keeping the finished ubatches), and replaces an earlier prefetch. Asked
+        before the model is ready, it runs once the model is loaded. Returns at once."""
+        if self._closing.is_set():
+            return
+        if self.state is not ModelState.READY:
+            self._deferred_prefetch = (request, reason)
+            return
+        self._deferred_prefetch = None
+        ticket = Ticket(self, "prefetch", request)
+        with self._lock:
+            if self._prefetch is not None:
+                self._prefetch.cancel()
+            self._prefetch = ticket
+        self._executor.submit(self._run_prefetch, request, reason, ticket)
+
+    def _run_prefetch(self, request: CompletionRequest, reason: str, ticket: Ticket) -> None:
+        def yielded() -> bool:
+            return ticket() or self._waiting > 0 or self._closing.is_set()
+
+        pipeline = self._pipeline
+        if pipeline is None or yielded():
+            self.prefetches["skipped"] += 1
+            return
+        self._enter()
+        started = time.monotonic()
+        try:
+            outcome = pipeline.prefetch(request, cancelled=yielded)
+        except Exception:  # a prefetch is an optimisation: it must never break serving
+            log.exception("prefetch failed")
+            outcome = {"outcome": "failed"}
+        finally:
+            self._leave()
+        self.prefetches[str(outcome["outcome"])] += 1
+        self.last_prefetch = {"reason": reason, **outcome, "ms": round((time.monotonic() - started) * 1000, 1)}
 
     def _enter(self) -> None:
         with self._lock:
@@ -243,8 +368,8 @@ class CompletionService:
             self.jobs.running -= 1
             self._idle.notify_all()
 
-    def _complete(self, pipeline: Pipeline, request: CompletionRequest, cancelled: Callable[[], bool]) -> CompletionResult:
-        result = pipeline.complete(request, cancelled=cancelled)
+    def _complete(self, pipeline: Pipeline, request: CompletionRequest, ticket: Ticket) -> CompletionResult:
+        result = pipeline.complete(request, cancelled=ticket, keep_prompt=ticket.keep_prompt)
         self.last = {"stopReason": result.stop_reason, **result.timings}
         with self._lock:
             self.jobs.stop_reasons[result.stop_reason] += 1
@@ -258,9 +383,19 @@ class CompletionService:
         """Stop running jobs and the worker thread (the process may then exit cleanly)."""
         self._closing.set()
         with self._lock:
-            for stop in self._latest.values():
-                stop.set()
+            for stop in [*self._latest.values(), *([self._prefetch] if self._prefetch else [])]:
+                stop.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def cache_status(self) -> dict[str, object]:
+        """What the model's cache holds, for ``slm/status`` (tests and the typing benchmark)."""
+        pipeline = self._pipeline
+        engine = pipeline.engine if pipeline else None
+        return {
+            "warmTokens": getattr(engine, "cached_tokens", None),
+            "lastPrefetch": self.last_prefetch,
+            "prefetches": dict(self.prefetches),
+        }
 
     def wait_idle(self, timeout: float) -> bool:
         """After ``shutdown``: wait until no job runs (a generation stops within one decode
