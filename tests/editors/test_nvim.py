@@ -497,3 +497,69 @@ def test_disabled_filetypes_are_never_sent(start_editor: Callable[..., Editor]) 
     assert not editor.log.from_client("textDocument/didChange") or all(
         m["params"]["textDocument"]["uri"].endswith("/add.py") for m in editor.log.from_client("textDocument/didChange")
     )
+
+
+def test_cursor_rest_sends_prefetch_and_accept_sends_the_command(start_editor: Callable[..., Editor]) -> None:
+    """slm/prefetch on CursorHold / CursorHoldI / BufEnter, and the item's
+    slm.acceptedCompletion through workspace/executeCommand when Tab takes it all."""
+    editor = start_editor(before="vim.o.updatetime = 100")
+    editor.open("add.py", "def add(a, b):\n")
+    editor.wait_ready()
+    editor.input("gg0llll")  # CursorHold follows typed keys, not API cursor moves
+    prefetches = lambda: editor.log.from_client("slm/prefetch")  # noqa: E731
+    rested = editor.wait("slm/prefetch on CursorHold", lambda: [
+        p for p in prefetches() if p["params"]["position"] == {"line": 0, "character": 4}
+    ])
+    assert rested[-1]["params"]["textDocument"]["uri"].endswith("/add.py")
+    assert "id" not in rested[-1]  # a notification
+    editor.input("o    return")
+    shown = editor.wait("ghost text", editor.ghost_text, timeout=GEN_TIMEOUT)
+    editor.input("<Tab>")
+    commands = editor.wait("the accept command", lambda: editor.log.from_client("workspace/executeCommand"))
+    command = commands[-1]["params"]
+    assert command["command"] == "slm.acceptedCompletion"
+    (argument,) = command["arguments"]
+    assert argument["uri"].endswith("/add.py") and argument["line"] == 1
+    assert editor.lines()[1] == "    return" + shown
+    assert argument["text"].endswith(shown) and argument["character"] + len(argument["text"]) == len(editor.lines()[1])
+    answer = editor.wait("the command's answer", lambda: editor.log.response(commands[-1]["id"]), timeout=GEN_TIMEOUT)
+    assert "error" not in answer, answer
+    # resting in insert mode after the accept sends a prefetch there (CursorHoldI)
+    after = {"line": 1, "character": len(editor.lines()[1])}
+    editor.wait("slm/prefetch on CursorHoldI", lambda: [p for p in prefetches() if p["params"]["position"] == after])
+    # entering the buffer again sends one at once, even at the same place (the cache may hold another file)
+    editor.input("<Esc>")
+    editor.open("other.py", "x = 1\n")
+    count = len(prefetches())
+    editor.nvim.command("buffer add.py")
+    editor.wait("slm/prefetch on BufEnter", lambda: [
+        p for p in prefetches()[count:] if p["params"]["textDocument"]["uri"].endswith("/add.py")
+    ])
+
+
+def test_typing_at_human_speed_makes_a_suggestion_appear(start_editor: Callable[..., Editor]) -> None:
+    """Issue 17 item 3: retype a line of a real file (pathspec/util.py, tab-indented,
+    864 lines) key by key with human gaps; a suggestion appears with no manual trigger."""
+    import pathspec
+
+    editor = start_editor()
+    source = Path(pathspec.__file__).with_name("util.py").read_text()
+    line = source.splitlines().index("\tfor pattern in patterns:")
+    editor.open("util.py", source)
+    editor.wait_ready()
+    editor.nvim.call("setline", line + 1, "\t")
+    editor.nvim.api.win_set_cursor(0, [line + 1, 1])
+    editor.input("A")
+    gaps = [0.12, 0.25, 0.18, 0.3, 0.15, 0.22]  # 120-300 ms between keys, never waiting for answers
+    seen_while_typing = 0
+    for index, key in enumerate("for pattern in pat"):
+        editor.nvim.input("<Space>" if key == " " else key)
+        time.sleep(gaps[index % len(gaps)])
+        seen_while_typing += editor.ghost_text() is not None
+    shown = editor.wait("a suggestion after typing", editor.ghost_text, timeout=GEN_TIMEOUT)
+    assert editor.lines()[line] == "\tfor pattern in pat"
+    assert shown.strip(), shown
+    requests = editor.log.from_client("textDocument/inlineCompletion")
+    assert requests and all(r["params"]["context"]["triggerKind"] == 2 for r in requests)  # automatic only
+    print(f"Neovim {editor.binary.label}: {len(requests)} requests, ghost seen after {seen_while_typing} of 18 keys, "
+          f"final suggestion {shown!r}")

@@ -20,6 +20,13 @@ function M.request(client, method, params, handler, bufnr)
   return client.request(method, params, handler, bufnr)
 end
 
+function M.notify_server(client, method, params)
+  if M.has_011 then
+    return client:notify(method, params)
+  end
+  return client.notify(method, params)
+end
+
 function M.cancel_request(client, id)
   if M.has_011 then
     return client:cancel_request(id)

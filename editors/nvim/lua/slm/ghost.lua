@@ -2,7 +2,9 @@
 -- request textDocument/inlineCompletion while typing (debounced), cancel the previous
 -- request on every keystroke and on InsertLeave, show the answer as extmark ghost text
 -- (virt_text for the cursor line, virt_lines below it) and accept all of it, a word or a
--- line.
+-- line. A whole accept runs the item's command (slm.acceptedCompletion) through
+-- workspace/executeCommand, so the server computes the next suggestion at once; a cursor
+-- at rest sends slm/prefetch so the first request there starts warm.
 
 local text = require('slm.text')
 local compat = require('slm.compat')
@@ -11,6 +13,7 @@ local api = vim.api
 local M = {}
 
 local METHOD = 'textDocument/inlineCompletion'
+local PREFETCH_METHOD = 'slm/prefetch'
 local REQUEST_CANCELLED = -32800
 
 M.ns = api.nvim_create_namespace('slm_ghost')
@@ -29,11 +32,12 @@ local state = {
   pending = nil, -- { client, id, bufnr } of the request in flight
   current = nil, -- { bufnr, row, col, text, tail, extmark } shown now
   expect = nil, -- { bufnr, tick, row, col } after our own edit: its events are not typing
+  prefetched = nil, -- { bufnr, tick, row, col } of the last slm/prefetch: each rest is sent once
   last_error = nil,
 }
 
 -- Counters for :SlmStatus and the tests.
-M.stats = { requests = 0, cancels = 0, shown = 0, accepted = 0 }
+M.stats = { requests = 0, cancels = 0, shown = 0, accepted = 0, prefetches = 0, accept_commands = 0 }
 
 function M.configure(opts)
   for key, value in pairs(opts) do
@@ -132,6 +136,7 @@ local function show(bufnr, row, col, suggestion)
     col = col,
     text = suggestion.text,
     tail = suggestion.tail or '',
+    command = suggestion.command, -- the item's command, run when all of it is accepted
     extmark = extmark,
   }
   M.stats.shown = M.stats.shown + 1
@@ -169,6 +174,7 @@ local function on_response(err, result, request)
   local line = api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ''
   local suggestion = text.suggestion(line, row, col, item, client.offset_encoding)
   if suggestion then
+    suggestion.command = type(item.command) == 'table' and item.command or nil
     show(bufnr, row, col, suggestion)
   end
 end
@@ -207,6 +213,52 @@ function M.request(kind)
   request.id = id
   M.stats.requests = M.stats.requests + 1
   return true
+end
+
+--- The cursor rests (CursorHold, CursorHoldI, BufEnter): ask the server to warm the
+--- prompt a request here would need. Sent once per buffer state and cursor position
+--- unless `force` (entering a buffer: the server's cache may hold another file by now).
+function M.prefetch(bufnr, force)
+  bufnr = bufnr or api.nvim_get_current_buf()
+  if api.nvim_get_current_buf() ~= bufnr or not config.enabled(bufnr) then
+    return false
+  end
+  local client = config.get_client(bufnr)
+  if not client or not client.initialized then
+    return false -- the server warms the file on didOpen itself
+  end
+  local row, col = cursor()
+  local tick = api.nvim_buf_get_changedtick(bufnr)
+  local last = state.prefetched
+  if not force and last and last.bufnr == bufnr and last.tick == tick and last.row == row and last.col == col then
+    return false
+  end
+  local line = api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ''
+  compat.notify_server(client, PREFETCH_METHOD, {
+    textDocument = { uri = vim.uri_from_bufnr(bufnr) },
+    position = { line = row, character = text.byte_to_char(line, col, client.offset_encoding) },
+  })
+  state.prefetched = { bufnr = bufnr, tick = tick, row = row, col = col }
+  M.stats.prefetches = M.stats.prefetches + 1
+  return true
+end
+
+--- Tell the server the whole suggestion was taken (the item's own command, e.g.
+--- slm.acceptedCompletion), so it computes the next one before the next request.
+local function run_accept_command(bufnr, command)
+  local client = config.get_client(bufnr)
+  if not client or type(command) ~= 'table' or type(command.command) ~= 'string' then
+    return
+  end
+  compat.request(client, 'workspace/executeCommand', {
+    command = command.command,
+    arguments = command.arguments,
+  }, function(err)
+    if err and err.code ~= REQUEST_CANCELLED then
+      compat.notify('slm-lsp: ' .. command.command .. ' failed: ' .. tostring(err.message), vim.log.levels.WARN)
+    end
+  end, bufnr)
+  M.stats.accept_commands = M.stats.accept_commands + 1
 end
 
 --- (Re)start the debounce timer; when it fires, request a suggestion.
@@ -306,9 +358,10 @@ function M.accept(what)
   M.stats.accepted = M.stats.accepted + 1
   if remaining ~= '' then
     state.expect = { bufnr = bufnr, tick = api.nvim_buf_get_changedtick(bufnr), row = new_row, col = new_col }
-    show(bufnr, new_row, new_col, { text = remaining, tail = current.tail })
+    show(bufnr, new_row, new_col, { text = remaining, tail = current.tail, command = current.command })
   else
     state.expect = nil
+    run_accept_command(bufnr, current.command)
   end
   return true
 end

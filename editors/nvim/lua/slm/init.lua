@@ -204,12 +204,13 @@ function M.status_lines()
     )
   end
   lines[#lines + 1] = string.format(
-    'inline completion: %s; requests %d, cancelled %d, shown %d, accepted %d',
+    'inline completion: %s; requests %d, cancelled %d, shown %d, accepted %d, prefetches %d',
     use_native() and 'native vim.lsp.inline_completion' or 'slm.nvim ghost text',
     ghost.stats.requests,
     ghost.stats.cancels,
     ghost.stats.shown,
-    ghost.stats.accepted
+    ghost.stats.accepted,
+    ghost.stats.prefetches
   )
   return lines
 end
@@ -283,13 +284,27 @@ local function client_config(root)
 end
 
 local function wire_buffer(bufnr)
-  if wired[bufnr] or use_native() then
+  if wired[bufnr] then
     return
   end
   wired[bufnr] = true
   local group = api.nvim_create_augroup('slm_buffer_' .. bufnr, { clear = true })
   local function on(events, fn)
     api.nvim_create_autocmd(events, { group = group, buffer = bufnr, callback = fn })
+  end
+  on({ 'BufWipeout', 'BufUnload' }, function()
+    wired[bufnr] = nil
+    pcall(api.nvim_del_augroup_by_id, group)
+  end)
+  -- The cursor rests: the server warms the prompt there (both display paths).
+  on({ 'CursorHold', 'CursorHoldI' }, function()
+    ghost.prefetch(bufnr)
+  end)
+  on('BufEnter', function()
+    ghost.prefetch(bufnr, true)
+  end)
+  if use_native() then
+    return
   end
   on({ 'TextChangedI', 'TextChangedP' }, function()
     ghost.on_text_changed(bufnr)
@@ -302,10 +317,6 @@ local function wire_buffer(bufnr)
   end)
   on({ 'InsertLeave', 'BufLeave' }, function()
     ghost.on_insert_leave()
-  end)
-  on({ 'BufWipeout', 'BufUnload' }, function()
-    wired[bufnr] = nil
-    pcall(api.nvim_del_augroup_by_id, group)
   end)
 end
 
