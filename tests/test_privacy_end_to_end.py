@@ -54,21 +54,27 @@ def workspace(tmp_path: Path) -> Path:
     return root
 
 
-def test_no_canary_reaches_a_prompt_or_a_log(workspace: Path, caplog: pytest.LogCaptureFixture) -> None:
+def capturing_pipeline(workspace: Path, method: str) -> tuple[Pipeline, list[str]]:
+    """A pipeline over ``workspace`` (indexed, gated) whose engine records, as text and ids,
+    every prompt passed to ``engine.<method>`` ("generate" or "warm")."""
     engine = Engine.load(tiny_model_path("qwen2.5-coder"), n_ctx=2048, n_threads=1)
     prompts: list[str] = []
-    real_generate = engine.generate
+    real = getattr(engine, method)
 
     def capture(ids, **kwargs):  # type: ignore[no-untyped-def]
         prompts.append(engine.detokenize(ids) + repr(list(ids)))
-        return real_generate(ids, **kwargs)
+        return real(ids, **kwargs)
 
-    engine.generate = capture  # type: ignore[method-assign]
+    setattr(engine, method, capture)
     gate = PrivacyGate([workspace])
     context = ContextEngine([workspace], gate)
     context.start_indexing()
     assert context.wait_until_indexed(60)
-    pipeline = Pipeline(engine, Settings().replace(DETERMINISTIC), context)
+    return Pipeline(engine, Settings().replace(DETERMINISTIC), context), prompts
+
+
+def test_no_canary_reaches_a_prompt_or_a_log(workspace: Path, caplog: pytest.LogCaptureFixture) -> None:
+    pipeline, prompts = capturing_pipeline(workspace, "generate")
     main = workspace / "main.py"
     text = main.read_text()
     with caplog.at_level(logging.DEBUG):
@@ -78,7 +84,7 @@ def test_no_canary_reaches_a_prompt_or_a_log(workspace: Path, caplog: pytest.Log
             text=(workspace / ".env").read_text(), offset=6, uri=(workspace / ".env").as_uri()))
         ignored = pipeline.complete(CompletionRequest(
             text=(workspace / "secrets" / "vault.py").read_text(), offset=10, uri=(workspace / "secrets" / "vault.py").as_uri()))
-    context.shutdown()
+    pipeline.context.shutdown()
     assert len(prompts) == 3  # the excluded files never reached the model
     assert excluded.stop_reason == ignored.stop_reason == "excluded" and excluded.insert_text == ""
     assert any("def upload" in prompt for prompt in prompts)  # cross-file context did flow

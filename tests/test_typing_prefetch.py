@@ -20,7 +20,12 @@ from slm_lsp.context import ContextEngine
 from slm_lsp.engine.local_engine import Engine
 from slm_lsp.pipeline import CompletionRequest, Pipeline
 from slm_lsp.privacy import PrivacyGate
-from tests.test_privacy_end_to_end import CANARIES, DETERMINISTIC, workspace  # noqa: F401 - fixture
+from tests.test_privacy_end_to_end import (  # noqa: F401 - fixture
+    CANARIES,
+    DETERMINISTIC,
+    capturing_pipeline,
+    workspace,
+)
 from tests.test_server import (  # noqa: F401
     URI,
     StartServer,
@@ -33,20 +38,7 @@ from tests.tiny_models import tiny_model_path
 
 
 def test_prefetch_never_evaluates_an_excluded_file_nor_a_canary(workspace: Path, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811
-    engine = Engine.load(tiny_model_path("qwen2.5-coder"), n_ctx=2048, n_threads=1)
-    prompts: list[str] = []
-    real_warm = engine.warm
-
-    def capture(ids, **kwargs):  # type: ignore[no-untyped-def]
-        prompts.append(engine.detokenize(ids) + repr(list(ids)))
-        return real_warm(ids, **kwargs)
-
-    engine.warm = capture  # type: ignore[method-assign]
-    gate = PrivacyGate([workspace])
-    context = ContextEngine([workspace], gate)
-    context.start_indexing()
-    assert context.wait_until_indexed(60)
-    pipeline = Pipeline(engine, Settings().replace(DETERMINISTIC), context)
+    pipeline, prompts = capturing_pipeline(workspace, "warm")
     main = workspace / "main.py"
     text = main.read_text()
     with caplog.at_level(logging.DEBUG):
@@ -55,8 +47,8 @@ def test_prefetch_never_evaluates_an_excluded_file_nor_a_canary(workspace: Path,
             pipeline.prefetch(CompletionRequest(text=path.read_text(), offset=3, uri=path.as_uri()))["outcome"]
             for path in (workspace / ".env", workspace / "secrets" / "vault.py")
         ]
-    context.shutdown()
-    assert warm["outcome"] == "warm" and engine.cached_tokens == warm["prompt_tokens"]
+    pipeline.context.shutdown()
+    assert warm["outcome"] == "warm" and pipeline.engine.cached_tokens == warm["prompt_tokens"]
     assert outcomes == ["excluded", "excluded"]
     assert len(prompts) == 1  # the excluded files never reached the model
     assert "<redacted:" in prompts[0]
