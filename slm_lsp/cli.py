@@ -44,6 +44,13 @@ class RequestError(Exception):
     """A headless request that cannot run (unreadable file, bad position); one clear line."""
 
 
+def _quiet_message_logs() -> None:
+    """pygls logs every message it sends (at info) and receives (at debug) whole: document
+    text, completions, explanations. Logs never hold code, so its protocol logger stays at
+    warning whatever --log-level says; slm_lsp's own loggers log sizes and timings only."""
+    logging.getLogger("pygls.protocol").setLevel(logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -52,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    _quiet_message_logs()
     try:
         settings = _settings(args)
     except SettingsError as exc:

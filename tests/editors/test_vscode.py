@@ -124,6 +124,7 @@ WIRE_TESTS = [
     "an inline completion makes the function correct",
     "$/cancelRequest: the server answers RequestCancelled and stops generating",
     "a code action runs its slm. command through workspace/executeCommand",
+    "prefetch, then accepting an item runs slm.acceptedCompletion and the next suggestion is ready",
     "an unknown document is an InvalidParams error and the server keeps serving",
 ]
 

@@ -44,6 +44,7 @@ export const SERVER_OPTIONS: Readonly<Record<string, 'number' | 'string' | 'bool
   maxPromptSeconds: 'number',
   maxGenerationSeconds: 'number',
   resultCacheSize: 'number',
+  speculative: 'string',
   completionFallback: 'boolean',
   backend: 'string',
   remoteUrl: 'string',
@@ -212,22 +213,46 @@ function sortKeys(value: Record<string, unknown>): Array<[string, unknown]> {
   return Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** A user-facing message for a server that could not be started at all. */
-export function startFailureMessage(executable: ServerExecutable, error: unknown): string {
+/** Stderr phrases of a program that is not (this version of) `slm-lsp serve`. */
+const WRONG_PROGRAM = /unrecognized arguments|invalid choice|No module named '?slm_lsp|error: argument/;
+
+/** The last stderr line worth showing: the error itself, not a traceback's frames. */
+function lastLine(stderr: string): string {
+  const lines = stderr.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+  return lines.length > 0 ? lines[lines.length - 1].replace(/^(ERROR|CRITICAL|WARNING|INFO|DEBUG) /, '') : '';
+}
+
+/**
+ * A user-facing message, with the fix, for a server that could not be started: the
+ * program is missing or not executable, it is another (older) slm-lsp that refuses its
+ * arguments, or it exited at once (`stderr` holds its last lines).
+ */
+export function startFailureMessage(executable: ServerExecutable, error: unknown, stderr = ''): string {
   const shown = [executable.command, ...executable.args].join(' ');
   const message = error instanceof Error ? error.message : String(error);
+  const fix = `set ${SECTION}.server.command (Machine settings in code-server and remote windows)`;
   // vscode-languageclient rejects with a string such as "Launching server using command
   // slm-lsp failed. Error: spawn slm-lsp ENOENT", so the code is looked for in the text too.
   const code = (error as { code?: unknown } | null)?.code ?? /\b(ENOENT|EACCES)\b/.exec(message)?.[1];
   if (code === 'ENOENT') {
     return (
       `could not start "${shown}": ${executable.command} was not found. ` +
-      `Install the server (pip install . in the slm-lsp repository) or set ${SECTION}.server.command, ` +
+      `Install the server (pip install . in the slm-lsp repository) or ${fix}, ` +
       `e.g. ["/path/to/python", "-m", "slm_lsp", "serve"].`
     );
   }
   if (code === 'EACCES') {
     return `could not start "${shown}": ${executable.command} is not executable. Check ${SECTION}.server.command.`;
+  }
+  const cause = lastLine(stderr);
+  if (WRONG_PROGRAM.test(stderr)) {
+    return (
+      `"${shown}" is not a slm-lsp server this extension can use (it said: ${cause}). ` +
+      `Upgrade it (pip install -U . in the slm-lsp repository) or ${fix} to the right one.`
+    );
+  }
+  if (cause !== '') {
+    return `"${shown}" exited at once: ${cause}. Run it in a terminal to see the whole message, then fix it or ${fix}.`;
   }
   return `could not start "${shown}": ${message}. See the "slm-lsp" output channel.`;
 }

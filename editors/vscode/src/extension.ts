@@ -6,14 +6,18 @@
  * import and are unit-tested; this file only wires them to the editor.
  */
 
+import * as readline from 'node:readline';
+import type { Readable } from 'node:stream';
+
 import * as vscode from 'vscode';
 import {
+  CloseAction,
+  ErrorAction,
   LanguageClient,
   LanguageClientOptions,
   RevealOutputChannelOn,
   ServerOptions,
   State,
-  TransportKind,
 } from 'vscode-languageclient/node';
 
 import {
@@ -38,6 +42,8 @@ import {
   errorMessage,
   isCancellation,
 } from './messages';
+import { Debouncer, PREFETCH_METHOD, PrefetchParams, prefetchParams } from './prefetch';
+import { ServerLogReader, StderrTail } from './serverlog';
 import { StatusModel } from './status';
 
 export const COMMANDS = {
@@ -46,10 +52,23 @@ export const COMMANDS = {
   showStatus: 'slmLsp.showStatus',
   toggleLanguage: 'slmLsp.toggleLanguage',
   showOutput: 'slmLsp.showOutput',
+  explainSelection: 'slmLsp.explainSelection',
 } as const;
+
+/** The server's code-action kind for "Explain selection"; not a quick fix, so Ctrl+. does not list it. */
+const EXPLAIN_KIND = 'slm.explain';
 
 const CLIENT_ID = 'slmLsp'; // vscode-languageclient reads `${CLIENT_ID}.trace.server`
 const POLL_MS = 500;
+/** Documents synced to the server; `slm/prefetch` is sent for these only. */
+const DOCUMENT_SELECTOR: { scheme: string }[] = [{ scheme: 'file' }, { scheme: 'untitled' }];
+/** Restarts after a crash of a server that had been running, as vscode-languageclient's default. */
+const MAX_RESTARTS = 4;
+
+/** Each line of a server stream, as it arrives. */
+function eachLine(input: Readable, onLine: (line: string) => void): void {
+  readline.createInterface({ input, crlfDelay: Infinity, terminal: false, historySize: 0 }).on('line', onLine);
+}
 
 let controller: Controller | undefined;
 
@@ -74,6 +93,8 @@ class Controller implements vscode.Disposable {
   private pollTimer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private generation = 0; // bumps on every (re)start so late callbacks of an old client are ignored
+  private readonly stderrTail = new StderrTail();
+  private readonly prefetch = new Debouncer<PrefetchParams>((params) => this.sendPrefetch(params));
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('slm-lsp', { log: true });
@@ -89,8 +110,14 @@ class Controller implements vscode.Disposable {
       vscode.commands.registerCommand(COMMANDS.showStatus, () => this.showStatus()),
       vscode.commands.registerCommand(COMMANDS.toggleLanguage, (languageId?: string) => this.toggleLanguage(languageId)),
       vscode.commands.registerCommand(COMMANDS.showOutput, () => this.output.show(true)),
+      vscode.commands.registerCommand(COMMANDS.explainSelection, () => this.explainSelection()),
       vscode.workspace.onDidChangeConfiguration((event) => this.configurationChanged(event)),
-      vscode.window.onDidChangeActiveTextEditor(() => this.render()),
+      vscode.window.onDidChangeActiveTextEditor((editor) => {
+        this.render();
+        this.cursorRests(editor);
+      }),
+      vscode.window.onDidChangeTextEditorSelection((event) => this.cursorRests(event.textEditor)),
+      { dispose: () => this.prefetch.clear() },
     );
     this.render();
     this.item.show();
@@ -118,16 +145,38 @@ class Controller implements vscode.Disposable {
     this.render();
     const expansion = this.expansion();
     const executable = serverExecutable(this.settings, expansion);
-    const serverOptions: ServerOptions = {
-      command: executable.command,
-      args: executable.args,
-      transport: TransportKind.stdio,
-    };
+    // No `transport`: the client then spawns the command as given and talks over stdio,
+    // without appending `--stdio` (which an older slm-lsp refuses).
+    const serverOptions: ServerOptions = { command: executable.command, args: executable.args };
+    this.stderrTail.clear();
+    let running = false;
+    let restarts = 0;
     const clientOptions: LanguageClientOptions = {
-      documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+      documentSelector: DOCUMENT_SELECTOR,
       outputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions: initializationOptions(this.settings, expansion),
+      stdioOptions: {
+        stdout: (input, channel) => eachLine(input, (line) => channel.info(line)),
+        stderr: (input, channel) => {
+          const reader = new ServerLogReader();
+          eachLine(input, (line) => {
+            this.stderrTail.push(line);
+            const { level, text } = reader.read(line);
+            channel[level](text);
+          });
+        },
+      },
+      // No retry and no bare "Pending response rejected" toast: start() explains the failure.
+      initializationFailedHandler: () => false,
+      errorHandler: {
+        error: (_error, _message, count) => ({ action: (count ?? 0) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: false }),
+        // A server that never got running is not restarted: start() explains why it failed.
+        closed: () =>
+          running && ++restarts <= MAX_RESTARTS
+            ? { action: CloseAction.Restart, handled: false }
+            : { action: CloseAction.DoNotRestart, handled: !running },
+      },
       middleware: {
         provideInlineCompletionItems: async (document, position, context, token, next) => {
           if (!isLanguageEnabled(this.settings.enable, document.languageId)) {
@@ -186,6 +235,7 @@ class Controller implements vscode.Disposable {
         this.render();
       } else if (event.newState === State.Running) {
         // A restart by the client's own error handler lands here too.
+        running = true;
         this.startPolling();
       }
     });
@@ -195,7 +245,7 @@ class Controller implements vscode.Disposable {
       if (generation !== this.generation) {
         return;
       }
-      const message = startFailureMessage(executable, error);
+      const message = startFailureMessage(executable, error, this.stderrTail.text());
       this.output.error(message);
       this.status.startFailed(message);
       this.render();
@@ -215,6 +265,7 @@ class Controller implements vscode.Disposable {
   async stop(): Promise<void> {
     this.generation++;
     this.stopPolling();
+    this.prefetch.clear();
     if (this.refreshTimer) {
       clearTimeout(this.refreshTimer);
       this.refreshTimer = undefined;
@@ -238,6 +289,44 @@ class Controller implements vscode.Disposable {
     await this.stop();
     this.settings = this.readSettings(false);
     await this.start();
+  }
+
+  /** The cursor moved or another editor became active: prefetch there once it rests. */
+  private cursorRests(editor: vscode.TextEditor | undefined): void {
+    if (!editor || vscode.languages.match(DOCUMENT_SELECTOR, editor.document) === 0) {
+      return; // not a document the client syncs: the server does not know it
+    }
+    const client = this.client;
+    if (!client || !client.isRunning()) {
+      return;
+    }
+    const position = editor.selection.active;
+    this.prefetch.push(prefetchParams(client.code2ProtocolConverter.asUri(editor.document.uri), position.line, position.character));
+  }
+
+  private sendPrefetch(params: PrefetchParams): void {
+    const client = this.client;
+    if (client?.isRunning()) {
+      client.sendNotification(PREFETCH_METHOD, params).catch((error: unknown) => {
+        this.output.debug(`${PREFETCH_METHOD} not sent: ${errorMessage(error)}`);
+      });
+    }
+  }
+
+  /**
+   * The model just became ready: a request made while it loaded was answered empty, and VS
+   * Code asks again only on the next key. Ask now, so a user who typed during the load sees
+   * the suggestion at the cursor without typing again.
+   */
+  private askAgainAtTheCursor(): void {
+    const editor = vscode.window.activeTextEditor;
+    if (
+      editor &&
+      vscode.languages.match(DOCUMENT_SELECTOR, editor.document) > 0 &&
+      isLanguageEnabled(this.settings.enable, editor.document.languageId)
+    ) {
+      void vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+    }
   }
 
   /** Poll `slm/status` while the model loads (progress notifications may be missed). */
@@ -282,10 +371,13 @@ class Controller implements vscode.Disposable {
     try {
       const result = await client.sendRequest(STATUS_METHOD, {});
       if (generation === this.generation) {
-        const wasFailed = this.status.phase === 'failed';
+        const before = this.status.phase;
         this.status.status(result);
-        if (this.status.phase === 'failed' && !wasFailed) {
+        if (this.status.phase === 'failed' && before !== 'failed') {
           this.output.error(`model: ${this.status.error}`);
+        }
+        if (this.status.phase === 'ready' && (before === 'loading' || before === 'starting')) {
+          this.askAgainAtTheCursor();
         }
       }
     } catch (error) {
@@ -338,6 +430,30 @@ class Controller implements vscode.Disposable {
     }
     this.output.info(shown.message);
     this.show(shown);
+  }
+
+  /** Runs the server's "Explain selection" code action for the active selection. */
+  private async explainSelection(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) {
+      void vscode.window.showInformationMessage('slm-lsp: open a file and select code first.');
+      return;
+    }
+    if (!this.client?.isRunning()) {
+      void vscode.window.showWarningMessage('slm-lsp: the server is not running; restart it first.');
+      return;
+    }
+    const actions = await vscode.commands.executeCommand<Array<vscode.CodeAction | vscode.Command>>(
+      'vscode.executeCodeActionProvider', editor.document.uri, editor.selection, EXPLAIN_KIND,
+    );
+    const command = (actions ?? [])
+      .map((action) => ('kind' in action || 'edit' in action ? (action as vscode.CodeAction).command : (action as vscode.Command)))
+      .find((found): found is vscode.Command => found !== undefined && found.title.startsWith('Explain'));
+    if (!command) {
+      void vscode.window.showInformationMessage('slm-lsp: nothing to explain here; select some code (or put the cursor in a function).');
+      return;
+    }
+    await vscode.commands.executeCommand(command.command, ...(command.arguments ?? []));
   }
 
   private show(shown: Shown): void {

@@ -159,6 +159,23 @@ describe('start failures', () => {
     }
   });
 
+  test('an older slm-lsp that refuses its arguments gets the upgrade fix', () => {
+    const stderr = 'usage: slm-lsp [-h] {serve,complete} ...\nslm-lsp: error: unrecognized arguments: --stdio';
+    const message = startFailureMessage(exe, new Error('Connection closed'), stderr);
+    assert.match(message, /not a slm-lsp server this extension can use/);
+    assert.match(message, /unrecognized arguments: --stdio/);
+    assert.match(message, /pip install -U \. in the slm-lsp repository/);
+    assert.match(message, /Machine settings in code-server and remote windows/);
+  });
+
+  test('a server that exits at once shows its last line and where to fix it', () => {
+    const stderr = 'INFO slm_lsp: starting\nslm-lsp: model file /m.gguf is missing';
+    const message = startFailureMessage(exe, new Error('Connection closed'), stderr);
+    assert.match(message, /"slm-lsp serve" exited at once: slm-lsp: model file \/m\.gguf is missing\./);
+    assert.match(message, /Run it in a terminal/);
+    assert.match(message, /slmLsp\.server\.command/);
+  });
+
   test('permission and other errors keep their cause', () => {
     assert.match(startFailureMessage(exe, 'spawn slm-lsp EACCES'), /not executable/);
     assert.match(startFailureMessage(exe, new Error('initialize timed out')), /initialize timed out/);

@@ -19,6 +19,7 @@ import {
   CodeAction,
   CodeActionRequest,
   Command,
+  DidChangeTextDocumentNotification,
   DidOpenTextDocumentNotification,
   ExecuteCommandRequest,
   InitializeRequest,
@@ -40,6 +41,8 @@ import {
   WorkDoneProgressCreateRequest,
   createProtocolConnection,
 } from 'vscode-languageserver-protocol/node';
+
+import { ACCEPTED_COMMAND, PREFETCH_METHOD, prefetchParams } from '../../src/prefetch';
 
 const MODEL = process.env.SLM_LSP_TEST_MODEL;
 const PYTHON = process.env.SLM_LSP_TEST_PYTHON ?? 'python3';
@@ -309,6 +312,35 @@ describe('slm-lsp over vscode-languageserver-protocol', { skip: SKIP }, () => {
       (result !== null && result !== undefined) || effects.length > 0,
       `${command.command} returned nothing and told the editor nothing`,
     );
+  });
+
+  test('prefetch, then accepting an item runs slm.acceptedCompletion and the next suggestion is ready', async () => {
+    const commands = server.initializeResult.capabilities.executeCommandProvider?.commands ?? [];
+    assert.ok(commands.includes(ACCEPTED_COMMAND), JSON.stringify(commands));
+    await waitReady(server);
+    const uri = 'file:///work/accept.py';
+    await open(server, uri, ADD);
+    // What the extension sends when the cursor rests: a notification, never answered.
+    await server.connection.sendNotification(PREFETCH_METHOD, prefetchParams(uri, 1, 10));
+    const result = (await inline(server, uri, 1, 10)) as InlineCompletionList;
+    assert.equal(result.items.length, 1, JSON.stringify(result));
+    const item = result.items[0];
+    assert.ok(item.command, `no command on ${JSON.stringify(item)}`);
+    assert.equal(item.command.command, ACCEPTED_COMMAND);
+    const [accept] = item.command.arguments as Array<{ uri: string; line: number; character: number; text: string }>;
+    assert.deepEqual(accept, { uri, line: 1, character: 10, text: item.insertText });
+    // Tab in VS Code: the text is inserted, then the item's command runs through executeCommand.
+    const text = item.insertText as string;
+    await server.connection.sendNotification(DidChangeTextDocumentNotification.type, {
+      textDocument: { uri, version: 2 },
+      contentChanges: [{ range: { start: { line: 1, character: 10 }, end: { line: 1, character: 10 } }, text }],
+    });
+    await server.connection.sendRequest(ExecuteCommandRequest.type, { command: ACCEPTED_COMMAND, arguments: [accept] });
+    const lines = text.split('\n');
+    const line = 1 + lines.length - 1;
+    const character = (lines.length === 1 ? 10 : 0) + lines[lines.length - 1].length;
+    await inline(server, uri, line, character);
+    assert.equal((await status(server)).last.stopReason, 'cache', 'the suggestion after the accept was computed again');
   });
 
   test('an unknown document is an InvalidParams error and the server keeps serving', async () => {

@@ -1,0 +1,6 @@
+"""Helpers that run the real VS Code workbench (code-server) for the end-to-end test.
+
+install: code-server from npm, built with Node 24, cached by version.
+server: start and stop code-server as its own process group, isolated from $HOME.
+browser: Debian's Chromium through Playwright for Python.
+"""
