@@ -109,6 +109,7 @@ class Bench:
         self.rows: list[dict[str, Any]] = []
         self.notes: list[str] = []
         self.warm: dict[str, Any] = {}
+        self.probes: dict[str, list[dict[str, Any]]] = {}  # "MODEL first key" / "MODEL after accept" → probes
         self.load: list[tuple[str, float, float | None]] = []
         self.total = 0
         self.done = 0
@@ -175,6 +176,24 @@ class Bench:
         self.rows.append(row)
         self.progress(f"{model} accept pass {target.relpath}:{target.line + 1}")
 
+    async def first_key(self, lsp: Any, target: Target, model: str) -> None:
+        """Open, rest, type one key and wait: the first key's suggestion (run before any other
+        pass on the target, so only the prefetch can have warmed the cache)."""
+        uri = (self.workspace / target.relpath).as_uri()
+        probe = await lsp_replay.first_key_probe(lsp, target, uri, wait_open=self.args.wait_open)
+        self.probes.setdefault(f"{model} first key", []).append(vars(probe) | {"file": target.relpath})
+        self.progress(f"{model} first-key probe {target.relpath}:{target.line + 1}")
+
+    async def accept_probe(self, lsp: Any, target: Target, model: str) -> None:
+        """Accept whatever is suggested at the cursor and time the next suggestion."""
+        uri = (self.workspace / target.relpath).as_uri()
+        pair = await lsp_replay.accept_probe(lsp, target, uri, wait_open=self.args.wait_open)
+        if pair is None:
+            self.notes.append(f"{model} accept probe {target.relpath}:{target.line + 1}: nothing suggested to accept")
+        else:
+            self.probes.setdefault(f"{model} after accept", []).append(vars(pair[1]) | {"file": target.relpath})
+        self.progress(f"{model} accept probe {target.relpath}:{target.line + 1}")
+
     async def warm_probe(self, lsp: Any, target: Target, wait: float, model: str) -> None:
         """Open, rest ``wait`` s, ask once at the cursor: how much of the prompt was cached."""
         uri = (self.workspace / target.relpath).as_uri()
@@ -204,6 +223,10 @@ class Bench:
                 try:
                     if kind == "warm":
                         await self.warm_probe(lsp, item[0], item[1], model)
+                    elif kind == "first":
+                        await self.first_key(lsp, item, model)
+                    elif kind == "accept-probe":
+                        await self.accept_probe(lsp, item, model)
                     elif kind == "accept":
                         await self.accept_pass(lsp, item, model)
                     else:
@@ -224,8 +247,9 @@ class Bench:
             every, firsts_embedded = [], []
         else:
             firsts_embedded = firsts
-        embedded = [(args.rate, t) for t in every] + [(args.slow_rate, t) for t in firsts_embedded[: args.slow_targets]]
-        embedded += [("accept", t) for t in every]
+        embedded = [("first", t) for t in every]  # first: nothing but the prefetch has seen these targets
+        embedded += [(args.rate, t) for t in every] + [(args.slow_rate, t) for t in firsts_embedded[: args.slow_targets]]
+        embedded += [("accept", t) for t in every] + [("accept-probe", t) for t in every]
         realistic = [] if args.skip_realistic or not firsts else [
             (args.rate, firsts[0]), ("warm", (firsts[1 % len(firsts)], 3.0)), ("warm", (firsts[2 % len(firsts)], 30.0))]
         return embedded, realistic
@@ -301,12 +325,17 @@ def render(bench: Bench, wall: float) -> tuple[str, dict[str, Any]]:
     out.append(f"| {args.slow_rate} ms/key: longest chain of cancelled jobs without the cached prompt growing | "
                f"{'–' if summary['slow_stall_max'] is None else summary['slow_stall_max']} "
                f"({'server reports its cache size' if reported else 'the server does not report its cache size in slm/status yet; derived from each job’s reused + evaluated tokens in slm/status “last”'}) | ≤ 2 |")
-    firsts = [r["first_key_latency_s"] for r in ours_h if r["first_key_latency_s"] is not None]
-    cancelled_first = sum(r["first_key_cancelled"] for r in ours_h)
+    first_probes = bench.probes.get(f"{gemma} first key", [])
+    firsts = [p["latency_s"] for p in first_probes if p["latency_s"] is not None]
     summary["first_key_p50_s"] = scoring.pct(firsts, 50)
-    out.append(f"| open, wait {args.wait_open:g} s, type: first key's latency / warm p50 (embedded) | "
+    warm_shares = [p["reused_tokens"] / p["prompt_tokens"] for p in first_probes
+                   if p.get("prompt_tokens") and p.get("reused_tokens") is not None]
+    cancelled_first = sum(r["first_key_cancelled"] for r in ours_h)
+    out.append(f"| open, wait {args.wait_open:g} s, type one key and wait: its latency / warm p50 (embedded) | "
                f"{_ratio(summary['first_key_p50_s'], warm_p50)} ({_s(summary['first_key_p50_s'])} s / {_s(warm_p50)} s; "
-               f"{cancelled_first} of {len(ours_h)} first keys cancelled before answering) | ≤ 1.5× |")
+               f"n={len(firsts)}, {sum(p['shown'] for p in first_probes)} with text, prompt cached at the key p50 "
+               f"{_share(scoring.pct(warm_shares, 50))}; while typing on, {cancelled_first} of {len(ours_h)} first keys "
+               "were cancelled by the second) | ≤ 1.5× |")
     for model in (gemma, "1.3B-shape"):
         ours, theirs = pick("slm-lsp", model, args.rate), pick("llama-server", model, args.rate)
         if not theirs:
@@ -333,14 +362,17 @@ def render(bench: Bench, wall: float) -> tuple[str, dict[str, Any]]:
                        f"{_s(scoring.pct([x for r in slow_o for x in r['shown_latencies_s']], 50))} s vs "
                        f"{_s(scoring.pct([x for r in slow_t for x in r['shown_latencies_s']], 50))} s | |")
     accepts = [r for r in rows if r.get("pass") == "accept" and r["model"] == gemma]
+    accept_probes = bench.probes.get(f"{gemma} after accept", [])
     after = [x for r in accepts for x in r["after_accept_latencies_s"]]
+    after += [p["latency_s"] for p in accept_probes if p["latency_s"] is not None]
     summary["after_accept_p50_s"] = scoring.pct(after, 50)
     with_command = sum(r["items_with_command"] for r in accepts)
     commands = (f"{with_command} items carried a command, executed on accept" if with_command
                 else "items carry no command yet: nothing told the server about the accept")
     out.append(f"| suggestion right after an accept: p50 / warm p50 | {_ratio(summary['after_accept_p50_s'], warm_p50)} "
-               f"({_s(summary['after_accept_p50_s'])} s, n={len(after)}; {sum(r['accepted_chars'] for r in accepts)} chars "
-               f"accepted; {commands}) | ≤ 0.3× |")
+               f"({_s(summary['after_accept_p50_s'])} s, n={len(after)}: {len(accept_probes)} probes that accept whatever "
+               f"is suggested, the rest from typing; {sum(r['accepted_chars'] for r in accepts)} chars accepted while "
+               f"typing; {commands}) | ≤ 0.3× |")
     for key, probe in bench.warm.items():
         out.append(f"| {key} of rest: share of the prompt already cached | {_share(probe['warm_share'])} "
                    f"({probe['reused_tokens']} of {probe['prompt_tokens']} tokens; answer in {_s(probe['latency_s'])} s) | report |")
@@ -361,7 +393,7 @@ def render(bench: Bench, wall: float) -> tuple[str, dict[str, Any]]:
     if bench.notes:
         out += ["", "## Notes", "", *(f"- {n}" for n in bench.notes)]
     return "\n".join(out) + "\n", {"args": vars(args) | {"out": str(args.out)}, "rows": rows, "summary": summary,
-                                   "warm_probes": bench.warm, "notes": bench.notes, "load": bench.load, "wall_s": wall}
+                                   "warm_probes": bench.warm, "probes": bench.probes, "notes": bench.notes, "load": bench.load, "wall_s": wall}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,7 @@ from replay import keys, llama_replay, lsp_replay, scoring
 from replay.scoring import Answer
 from replay.targets import SOURCES, Source, Target, make_workspace, pick_targets
 
+from tests.hardening.wire import UNTIMED, greedy_model
 from tests.tiny_models import tiny_model_path
 
 CANARY = "AKIAZ7CANARY4KEYQ2XW"
@@ -265,3 +266,34 @@ def test_a_short_replay_through_the_real_server_reports_without_code(tmp_path: P
     dumped = json.dumps(row)
     assert typed not in dumped and CANARY not in dumped
     assert all(a.text not in dumped for a in run.answers if len(a.text) > 3)
+
+
+def test_probes_time_the_first_key_and_the_answer_after_an_accept(tmp_path: Path) -> None:
+    """The first-key probe answers the key typed after the rest; the accept probe inserts the
+    suggestion, runs the item's command and asks at the new cursor, where the server's
+    speculative next suggestion is waiting in its result cache."""
+    model = greedy_model(tmp_path)  # always suggests "x…": there is something to accept
+    workspace = tmp_path / "ws"
+    (workspace / "s").mkdir(parents=True)
+    (workspace / "s" / "x.py").write_text(SAMPLE)
+    target = pick_targets(SOURCE, SAMPLE, "s/x.py", 1, random.Random(3))[0]
+    uri = (workspace / "s" / "x.py").as_uri()
+    options = {**UNTIMED, "nThreads": 1, "maxTokensSingle": 8, "maxTokensMulti": 8}
+
+    async def drive() -> tuple[lsp_replay.Probe, tuple[lsp_replay.Probe, lsp_replay.Probe] | None, dict]:
+        command = [sys.executable, "-m", "slm_lsp", "serve", "--model", str(model)]
+        with (tmp_path / "server.log").open("wb") as log_file:
+            client = await lsp_replay.start_server(command, workspace, options, log_file)
+            try:
+                first = await lsp_replay.first_key_probe(client, target, uri, wait_open=0.5)
+                pair = await lsp_replay.accept_probe(client, target, uri, wait_open=0.5)
+                return first, pair, await client.status()
+            finally:
+                await client.close()
+
+    first, pair, status = asyncio.run(drive())
+    assert first.latency_s is not None and first.prompt_tokens
+    assert pair is not None, "the greedy model always suggests something"
+    accepted, after = pair
+    assert accepted.shown and after.latency_s is not None
+    assert status["jobs"]["stopReasons"].get("cache", 0) >= 1, status["jobs"]  # served from the speculation

@@ -170,3 +170,82 @@ async def start_server(command: list[str], workspace: Path, options: dict[str, A
     if status.get("state") != "ready":
         raise RuntimeError(f"the server could not load the model: {status.get('error')}")
     return client
+
+
+@dataclass
+class Probe:
+    """One timed question in a probe: latency, whether it had text, and the cache it met."""
+
+    latency_s: float | None
+    shown: bool
+    prompt_tokens: int | None = None
+    reused_tokens: int | None = None
+
+
+async def _ask(client: LspClient, doc: Document, offset: int) -> tuple[float, dict[str, Any]]:
+    """One inline request, waited for (a probe's user pauses after its key)."""
+    answer = Answer(keys=0, sent=0.0)
+    done = asyncio.Event()
+    handler = _on_answer(answer)
+
+    def arrived(at: float, message: dict[str, Any]) -> None:
+        handler(at, message)
+        done.set()
+
+    pending = doc.complete(offset, arrived)
+    answer.sent = pending.t_sent
+    await asyncio.wait_for(done.wait(), timeout=120)
+    return answer.latency or 0.0, {"text": answer.text, "command": answer.command}
+
+
+async def _settled_status(client: LspClient) -> dict[str, Any]:
+    """slm/status once the answered job's figures are in (they land just after the answer)."""
+    await client.call("slm/status", None)
+    return await client.status()
+
+
+def _probe(latency: float, text: str, status: dict[str, Any]) -> Probe:
+    last = status.get("last") or {}
+    return Probe(latency_s=latency, shown=bool(text.strip()), prompt_tokens=last.get("prompt_tokens"),
+                 reused_tokens=last.get("reused_tokens"))
+
+
+async def first_key_probe(client: LspClient, target: Target, uri: str, *, wait_open: float,
+                          debounce: float = 0.3) -> Probe:
+    """Open the file, rest ``wait_open`` s (the editor's prefetch at the cursor after
+    ``debounce``), type the first key of the target and wait for its answer: the first key's
+    suggestion a user who starts typing after reading sees."""
+    doc = Document(client, uri, target.document, target.language)
+    await asyncio.sleep(min(debounce, wait_open))
+    client.notify("slm/prefetch", {"textDocument": {"uri": uri}, "position": doc.position(target.offset)})
+    await asyncio.sleep(max(0.0, wait_open - debounce))
+    doc.insert(target.offset, target.typed[0])
+    latency, seen = await _ask(client, doc, target.offset + 1)
+    status = await _settled_status(client)
+    client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+    return _probe(latency, seen["text"], status)
+
+
+async def accept_probe(client: LspClient, target: Target, uri: str, *, wait_open: float,
+                       think: float = 0.3) -> tuple[Probe, Probe] | None:
+    """Ask at the cursor, accept whatever is suggested (Tab: insert it, run the item's
+    command), look at it for ``think`` s, then ask at the new cursor. Returns (the accepted
+    answer, the answer after the accept), or None when nothing was suggested to accept."""
+    doc = Document(client, uri, target.document, target.language)
+    client.notify("slm/prefetch", {"textDocument": {"uri": uri}, "position": doc.position(target.offset)})
+    await asyncio.sleep(wait_open)
+    latency, seen = await _ask(client, doc, target.offset)
+    first = _probe(latency, seen["text"], await _settled_status(client))
+    if not first.shown:
+        client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+        return None
+    doc.insert(target.offset, seen["text"])
+    command = seen["command"]
+    if isinstance(command, dict) and command.get("command"):
+        client.request("workspace/executeCommand",
+                       {"command": command["command"], "arguments": command.get("arguments") or []})
+    await asyncio.sleep(think)
+    latency, after = await _ask(client, doc, target.offset + len(seen["text"]))
+    second = _probe(latency, after["text"], await _settled_status(client))
+    client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+    return first, second
