@@ -12,10 +12,13 @@ llama.cpp's own ``llama-server`` (built from the installed llama-cpp-python's so
 scripts/replay/llama_server_build.py) with a llama.vim-like client; the two are interleaved
 target by target (alternating which goes first), so the paired ratios share the machine's load.
 
-Sessions, in order: the embedded Gemma 3 270M at the human rate (both servers), at ``--slow-rate``
+Sessions, in order: the embedded Gemma 3 270M: first a first-key probe per target (open, rest
+``--wait-open`` s, type one key, wait for its answer: only the prefetch has seen the file), then the
+human rate (both servers), at ``--slow-rate``
 ms (700) on the first target of the first ``--slow-targets`` codebases (both servers), an accept pass at the human rate
 (slm-lsp only: Tab on the first right suggestion, the item's command executed, the next answer
-timed); then the 1.3B-shaped random model (scripts/realistic_model.py; timing only): one target
+timed), and an accept probe per target (accept whatever is suggested at the cursor, time the
+next suggestion); then the 1.3B-shaped random model (scripts/realistic_model.py; timing only): one target
 at the human rate on both servers and the warm share of the prompt after 3 s and 30 s of rest
 (each probe in another file, so only prefetch can have warmed it).
 
