@@ -19,8 +19,9 @@ ALLOWED: dict[str, set[str]] = {
     "prompt": set(),
     "config": set(),
     # HumanEval needs nothing of slm_lsp; --workspace samples through the gate and runs the pipeline
-    "evaluation": {"config", "context", "languages", "pipeline", "privacy"},
+    "evaluation": {"config", "context", "languages", "nextedit", "pipeline", "privacy"},
     "context": {"privacy", "treesitter"},
+    "nextedit": {"context", "privacy", "treesitter"},
     "postprocess": {"treesitter"},
     "engine": {"prompt", "config", "models"},
     "models": {"config", "processes", "engine"},

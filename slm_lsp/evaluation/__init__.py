@@ -12,6 +12,9 @@ compare runs (sign test, baseline gate), ``workspace_tests`` runs ``--test-cmd``
 sandbox, ``workspace_report`` renders markdown and ``workspace_command`` is the command.
 The HumanEval modules import nothing of slm_lsp; the workspace modules import ``config``,
 ``context``, ``privacy`` and ``pipeline`` (the main CLI still loads the model).
+
+``slm-lsp eval --next-edit --repo DIR`` replays a repository's history through the next-edit
+history and predictor (``nextedit_history``, ``nextedit_command``; they import ``nextedit``).
 """
 
 from slm_lsp.evaluation.problems import SETS, Problem, load_problems, select

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from slm_lsp.evaluation.nextedit_command import add_next_edit_arguments, run_next_edit
 from slm_lsp.evaluation.problems import SETS, load_problems, select
 from slm_lsp.evaluation.runner import Completer, run_eval
 from slm_lsp.evaluation.sandbox import DEFAULT_TIMEOUT
@@ -49,10 +50,13 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     with contextlib.suppress(argparse.ArgumentError):
         parser.add_argument("--model", help="GGUF model file")
     add_workspace_arguments(parser)
+    add_next_edit_arguments(parser)
 
 
 def run_from_args(args: argparse.Namespace, complete_factory: CompleterFactory) -> int:
     """Run the evaluation (or the self-test) that ``args`` describe; print the report."""
+    if getattr(args, "next_edit", False):
+        return run_next_edit(args)  # needs no model
     names = args.set if isinstance(args.set, list) else [args.set]
     if len(names) > 1 or names[0] not in SETS:
         print(f"slm-lsp eval: --set is one of {', '.join(SETS)} without --workspace (got {' '.join(names)})",

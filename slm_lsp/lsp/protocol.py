@@ -89,6 +89,9 @@ class SlmProtocol(LanguageServerProtocol):
         """pygls' initialize, then its new (empty) workspace swapped for an LspWorkspace."""
         result = yield from super().lsp_initialize(params)
         self._workspace = LspWorkspace.replacing(self.workspace)
+        experimental = getattr(self._server, "experimental_capabilities", None)  # pygls has no hook for these
+        if experimental:
+            result.capabilities.experimental = {**(result.capabilities.experimental or {}), **experimental}
         return result
 
     def handle_message(self, message: Any) -> None:

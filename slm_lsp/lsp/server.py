@@ -29,9 +29,16 @@ from slm_lsp.config.layers import ConfigStack, Layer, LayerError, client_setting
 from slm_lsp.context import ContextEngine
 from slm_lsp.context.anchors import EDITOR_HEADROOM
 from slm_lsp.engine.backends import describe
+from slm_lsp.lsp.inline_edit import (
+    EXPERIMENTAL,
+    changes,
+    offset_in,
+    register_inline_edit,
+)
 from slm_lsp.lsp.positions import PositionError, offset_at, position_at
 from slm_lsp.lsp.protocol import AlreadyAnswered, SlmProtocol
 from slm_lsp.lsp.service import CompletionService, ModelState, RequestSuperseded
+from slm_lsp.nextedit import NextEdits
 from slm_lsp.pipeline import CompletionRequest, CompletionResult, Selection
 from slm_lsp.privacy import PrivacyGate
 
@@ -57,6 +64,8 @@ class SlmLanguageServer(LanguageServer):
         self.gate = PrivacyGate()
         self.context = ContextEngine([], self.gate, window_headroom=EDITOR_HEADROOM)
         self.service = CompletionService(self.config.settings, self.context)
+        self.next_edits = NextEdits(self.gate)
+        self.experimental_capabilities = EXPERIMENTAL  # merged into initialize's result by SlmProtocol
         self.pauses: dict[str, asyncio.TimerHandle] = {}  # per document: the prefetch once typing pauses
 
     def cancel_pause(self, uri: str) -> None:
@@ -95,6 +104,7 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
         ls.gate = PrivacyGate(roots)
         ls.context = ContextEngine(roots, ls.gate, window_headroom=EDITOR_HEADROOM)
         ls.service = CompletionService(ls.config.settings, ls.context)
+        ls.next_edits = NextEdits(ls.gate)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: SlmLanguageServer, params: types.InitializedParams) -> None:
@@ -125,6 +135,7 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
         document = params.text_document
         ls.context.document_opened(document.uri, document.text, document.language_id)
         opened = _open_document(ls, document.uri)
+        ls.next_edits.history.opened(opened.uri, opened.source, opened.language_id)
         # The cursor is not known yet: warm what every prompt in this file starts with.
         ls.service.prefetch(CompletionRequest(opened.source, 0, opened.uri, opened.language_id), "open")
 
@@ -133,6 +144,7 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
         document = ls.workspace.text_documents.get(unquote(params.text_document.uri))
         if document is not None:
             ls.context.document_changed(document.uri, document.source)
+            ls.next_edits.history.changed(document.uri, changes(params.content_changes), document.source, offset_in(ls))
             _prefetch_after_pause(ls, document, params.content_changes)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
@@ -143,6 +155,7 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: SlmLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.context.document_closed(params.text_document.uri)
+        ls.next_edits.history.closed(params.text_document.uri)
         ls.cancel_pause(unquote(params.text_document.uri))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
@@ -247,6 +260,7 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
             "cache": service.cache_status(),
             "backend": describe(pipeline.engine) if pipeline else {"name": service.settings.backend},
             "config": {"sources": ls.config.sources(), "settings": service.settings.as_camel_dict()},
+            "nextEdit": ls.next_edits.history.stats(),
         }
 
     @server.feature(types.SHUTDOWN)
@@ -255,6 +269,7 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
         ls.context.shutdown()
 
     register_actions(server)
+    register_inline_edit(server)
     return server
 
 
@@ -366,6 +381,7 @@ def _invalidate_if_ignore_file(ls: SlmLanguageServer, uri: str) -> None:
     if uri.rsplit("/", 1)[-1] in _IGNORE_FILES:
         ls.gate.invalidate(uri)
         ls.context.privacy_changed()
+        ls.next_edits.history.privacy_changed()
 
 
 def _open_document(ls: SlmLanguageServer, uri: str) -> TextDocument:

@@ -44,7 +44,6 @@ export const SERVER_OPTIONS: Readonly<Record<string, 'number' | 'string' | 'bool
   maxPromptSeconds: 'number',
   maxGenerationSeconds: 'number',
   resultCacheSize: 'number',
-  speculative: 'string',
   completionFallback: 'boolean',
   backend: 'string',
   remoteUrl: 'string',

@@ -1,0 +1,94 @@
+"""``slm-lsp eval --next-edit --repo DIR``: score next-edit suggestions on a repository's history.
+
+Needs no model: edit propagation is what is scored (model predictors would be variants of
+the same replay). Output is markdown (``--json`` for JSON; ``--out FILE`` writes the JSON
+too) holding counts, rates and milliseconds only. Latency is the predictor's own time per
+request (history lookup, two parses, matching), measured with ``perf_counter``.
+Exit codes: 0 done, 2 usage error (not a git work tree, no usable commit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from slm_lsp.evaluation.nextedit_history import NextEditReport, evaluate_commit, mine
+from slm_lsp.evaluation.progress import Progress
+from slm_lsp.privacy import PrivacyGate
+
+EXIT_OK, EXIT_USAGE = 0, 2
+DEFAULT_COMMITS = 1000
+
+
+def add_next_edit_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("next-edit evaluation (--next-edit)")
+    group.add_argument("--next-edit", action="store_true",
+                       help="score next-edit suggestions on --repo's git history (--n: commits scanned, default 1000)")
+    group.add_argument("--repo", type=Path, help="the git repository whose history --next-edit replays")
+    group.add_argument("--multi-file", action="store_true",
+                       help="also replay each file of commits that touch several files")
+
+
+def run_next_edit(args: argparse.Namespace) -> int:
+    repo = (args.repo or Path(".")).resolve()
+    if not (repo / ".git").exists():
+        print(f"slm-lsp eval: --repo {repo} is not a git work tree", file=sys.stderr)
+        return EXIT_USAGE
+    gate = PrivacyGate([repo])
+    report = NextEditReport(repository=repo.name, multi_file=args.multi_file)
+    commits = list(mine(repo, gate, args.n or DEFAULT_COMMITS, report, multi_file=args.multi_file))
+    progress = Progress(len(commits), "commits", enabled=not args.no_progress)
+    for done, commit in enumerate(commits, start=1):
+        evaluate_commit(commit, repo, gate, report)
+        progress.update(done)
+    progress.close()
+    if not report.cases:
+        print(f"slm-lsp eval: no commit of {repo.name} changes one file in two or more hunks", file=sys.stderr)
+        return EXIT_USAGE
+    data = report.as_dict()
+    if args.out is not None:
+        args.out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        print(f"report written to {args.out}", file=sys.stderr)
+    print(json.dumps(data, indent=2) if args.json else markdown(data))
+    return EXIT_OK
+
+
+def markdown(data: dict[str, object]) -> str:
+    latency = data["latencyMs"]
+    assert isinstance(latency, dict)
+    rows = [
+        f"# next-edit: {data['repository']}",
+        "",
+        f"{data['commitsUsed']} file changes used from {data['commitsScanned']} commits scanned "
+        f"({'every file' if data['multiFile'] else 'one-file commits'} with 2+ hunks); {data['cases']} cases; "
+        f"{data['filesRefusedByGate']} files refused by the privacy gate",
+        "",
+        "| predictor | answered | location hit | hit (any later hunk) | exact | exact (any) | p50 ms | p95 ms |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| propagation | {_pct(data['coverage'])} | {_pct(data['locationHit'])} | {_pct(data['locationHitAny'])} "
+        f"| {_pct(data['exactMatch'])} | {_pct(data['exactMatchAny'])} | {latency['p50']} | {latency['p95']} |",
+        "",
+        f"When it answers: location hit {_pct(_get(data, 'precision', 'locationHit'))}, "
+        f"any later hunk {_pct(_get(data, 'precision', 'locationHitAny'))}, "
+        f"exact (any) {_pct(_get(data, 'precision', 'exactMatchAny'))}.",
+    ]
+    by_role = data["byRole"]
+    assert isinstance(by_role, dict)
+    if by_role:
+        rows.append("By role (answered / hit any / exact any): " + "; ".join(
+            f"{role} {v['answered']} / {v['hitAny']} / {v['exactAny']}" for role, v in by_role.items()))
+    return "\n".join(rows) + "\n"
+
+
+def _get(data: dict[str, object], *keys: str) -> object:
+    value: object = data
+    for key in keys:
+        assert isinstance(value, dict)
+        value = value[key]
+    return value
+
+
+def _pct(value: object) -> str:
+    return "–" if value is None else f"{float(value) * 100:.1f} %"  # type: ignore[arg-type]

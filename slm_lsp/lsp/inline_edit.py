@@ -1,0 +1,100 @@
+"""``textDocument/copilotInlineEdit``: next-edit suggestions in Copilot's request shape.
+
+Clients that already speak it (sidekick.nvim, copilot-lsp for Neovim) work unchanged:
+params ``{textDocument: {uri, version}, position}``, result ``{edits: [{text, textDocument:
+{uri, version}, range}]}`` — the entries are alternatives, nearest first. A request whose
+``version`` is not the document's current one (the user typed on) is answered with no
+edits, and so is one whose document changed while the suggestion was computed. The
+suggestions come from ``slm_lsp.nextedit``; this module only translates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+
+from slm_lsp.lsp.positions import PositionError, offset_at, position_at
+from slm_lsp.nextedit.history import Change
+from slm_lsp.nextedit.service import Suggestions
+
+if TYPE_CHECKING:
+    from slm_lsp.lsp.server import SlmLanguageServer
+
+INLINE_EDIT_METHOD = "textDocument/copilotInlineEdit"
+EXPERIMENTAL = {"copilotInlineEdit": {"predictors": ["propagation"]}}
+"""Advertised under ``capabilities.experimental`` (LSP has no standard entry for it)."""
+
+
+def register_inline_edit(server: SlmLanguageServer) -> None:
+    @server.feature(INLINE_EDIT_METHOD)
+    async def inline_edit(ls: SlmLanguageServer, params: Any) -> dict[str, Any]:
+        try:
+            uri, version = str(params.textDocument.uri), int(params.textDocument.version)
+            line, character = int(params.position.line), int(params.position.character)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise JsonRpcInvalidParams(
+                f"{INLINE_EDIT_METHOD} needs {{textDocument: {{uri, version}}, position: {{line, character}}}}"
+            ) from exc
+        document = ls.workspace.text_documents.get(unquote(uri))
+        if document is None or document.version != version:
+            return {"edits": []}
+        text = document.source
+        try:
+            cursor = offset_at(text, line, character, encoding=encoding(ls), clamp=True)
+        except PositionError as exc:
+            raise JsonRpcInvalidParams(f"invalid position: {exc}") from exc
+        found = await asyncio.to_thread(ls.next_edits.suggest, document.uri, cursor, text=text)
+        if document.version != version or document.source != text:
+            return {"edits": []}  # the user typed on while it was computed
+        return {"edits": _edits(ls, found)}
+
+
+def changes(events: Any) -> list[Change]:
+    """LSP content changes as the edit history takes them."""
+    out: list[Change] = []
+    for event in events:
+        if isinstance(event, types.TextDocumentContentChangePartial):
+            r = event.range
+            out.append(((r.start.line, r.start.character, r.end.line, r.end.character), event.text))
+        else:
+            out.append((None, event.text))
+    return out
+
+
+def offset_in(ls: SlmLanguageServer) -> Any:
+    """(text, line, character) -> offset in the negotiated encoding, clamped as LSP says."""
+    chosen = encoding(ls)
+
+    def offset_of(text: str, line: int, character: int) -> int:
+        return offset_at(text, line, character, encoding=chosen, clamp=True)
+
+    return offset_of
+
+
+def encoding(ls: SlmLanguageServer) -> str:
+    return str(ls.workspace.position_encoding or types.PositionEncodingKind.Utf16).lower()
+
+
+def _edits(ls: SlmLanguageServer, found: Suggestions) -> list[dict[str, Any]]:
+    """Each proposal as Copilot's edit, positions computed on the text it was made for; a
+    proposal for a document that changed since (or was closed) is left out."""
+    chosen = encoding(ls)
+    edits: list[dict[str, Any]] = []
+    for proposal in found.proposals:
+        document = ls.workspace.text_documents.get(unquote(proposal.uri))
+        text = found.texts[proposal.uri]
+        if document is None or document.source != text:
+            continue
+        start = position_at(text, proposal.start, encoding=chosen)
+        end = position_at(text, proposal.end, encoding=chosen)
+        edits.append({
+            "text": proposal.text,
+            "textDocument": {"uri": document.uri, "version": document.version},
+            "range": {"start": {"line": start[0], "character": start[1]},
+                      "end": {"line": end[0], "character": end[1]}},
+        })
+    return edits
