@@ -55,7 +55,7 @@ from slm_lsp.actions.privacy import (
 from slm_lsp.actions.prompts import Extra
 from slm_lsp.actions.store import ExplanationStore
 from slm_lsp.actions.text import progress_line
-from slm_lsp.lsp.positions import PositionError, offset_at, position_at
+from slm_lsp.lsp.positions import PositionError, negotiated_encoding, offset_at, position_at
 from slm_lsp.lsp.service import RequestSuperseded
 from slm_lsp.models.gguf_file import ModelFileError
 from slm_lsp.privacy import GateError
@@ -141,12 +141,8 @@ def _document(ls: Any, uri: str) -> TextDocument | None:
     return documents.get(uri) or documents.get(unquote(uri))
 
 
-def _encoding(ls: Any) -> str:
-    return str(ls.workspace.position_encoding or types.PositionEncodingKind.Utf16).lower()
-
-
 def _offsets(ls: Any, text: str, span: types.Range) -> tuple[int, int]:
-    encoding = _encoding(ls)
+    encoding = negotiated_encoding(ls)
     try:
         start = offset_at(text, span.start.line, span.start.character, encoding=encoding, clamp=True)
         end = offset_at(text, span.end.line, span.end.character, encoding=encoding, clamp=True)
@@ -156,7 +152,7 @@ def _offsets(ls: Any, text: str, span: types.Range) -> tuple[int, int]:
 
 
 def _range(ls: Any, text: str, start: int, end: int) -> types.Range:
-    encoding = _encoding(ls)
+    encoding = negotiated_encoding(ls)
     (sl, sc), (el, ec) = position_at(text, start, encoding=encoding), position_at(text, end, encoding=encoding)
     return types.Range(start=types.Position(line=sl, character=sc), end=types.Position(line=el, character=ec))
 

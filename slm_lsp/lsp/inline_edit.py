@@ -17,7 +17,7 @@ from urllib.parse import unquote
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from slm_lsp.lsp.positions import PositionError, offset_at, position_at
+from slm_lsp.lsp.positions import PositionError, negotiated_encoding, offset_at, position_at
 from slm_lsp.nextedit.history import Change
 from slm_lsp.nextedit.service import Suggestions
 
@@ -44,7 +44,7 @@ def register_inline_edit(server: SlmLanguageServer) -> None:
             return {"edits": []}
         text = document.source
         try:
-            cursor = offset_at(text, line, character, encoding=encoding(ls), clamp=True)
+            cursor = offset_at(text, line, character, encoding=negotiated_encoding(ls), clamp=True)
         except PositionError as exc:
             raise JsonRpcInvalidParams(f"invalid position: {exc}") from exc
         found = await asyncio.to_thread(ls.next_edits.suggest, document.uri, cursor, text=text)
@@ -67,7 +67,7 @@ def changes(events: Any) -> list[Change]:
 
 def offset_in(ls: SlmLanguageServer) -> Any:
     """(text, line, character) -> offset in the negotiated encoding, clamped as LSP says."""
-    chosen = encoding(ls)
+    chosen = negotiated_encoding(ls)
 
     def offset_of(text: str, line: int, character: int) -> int:
         return offset_at(text, line, character, encoding=chosen, clamp=True)
@@ -75,14 +75,10 @@ def offset_in(ls: SlmLanguageServer) -> Any:
     return offset_of
 
 
-def encoding(ls: SlmLanguageServer) -> str:
-    return str(ls.workspace.position_encoding or types.PositionEncodingKind.Utf16).lower()
-
-
 def _edits(ls: SlmLanguageServer, found: Suggestions) -> list[dict[str, Any]]:
     """Each proposal as Copilot's edit, positions computed on the text it was made for; a
     proposal for a document that changed since (or was closed) is left out."""
-    chosen = encoding(ls)
+    chosen = negotiated_encoding(ls)
     edits: list[dict[str, Any]] = []
     for proposal in found.proposals:
         document = ls.workspace.text_documents.get(unquote(proposal.uri))

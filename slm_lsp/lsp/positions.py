@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import bisect
 import re
+from typing import Any
+
+from lsprotocol import types
 
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
 
 
 class PositionError(ValueError):
     """A position that does not exist in the document."""
+
+
+def negotiated_encoding(ls: Any) -> str:
+    """The position encoding agreed in ``initialize`` (UTF-16 when none was), as the
+    ``encoding`` argument of :func:`offset_at` and :func:`position_at` takes it."""
+    return str(ls.workspace.position_encoding or types.PositionEncodingKind.Utf16).lower()
 
 
 def line_starts(text: str) -> list[int]:

@@ -35,7 +35,7 @@ from slm_lsp.lsp.inline_edit import (
     offset_in,
     register_inline_edit,
 )
-from slm_lsp.lsp.positions import PositionError, offset_at, position_at
+from slm_lsp.lsp.positions import PositionError, negotiated_encoding, offset_at, position_at
 from slm_lsp.lsp.protocol import AlreadyAnswered, SlmProtocol
 from slm_lsp.lsp.service import CompletionService, ModelState, RequestSuperseded
 from slm_lsp.nextedit import NextEdits
@@ -224,7 +224,7 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
         document = ls.workspace.text_documents.get(unquote(uri))
         if document is None:
             return
-        offset = _offset(document.source, position, _encoding(ls))
+        offset = _offset(document.source, position, negotiated_encoding(ls))
         ls.service.prefetch(CompletionRequest(document.source, offset, document.uri, document.language_id), "client")
 
     @server.command(ACCEPTED_COMMAND)
@@ -300,7 +300,7 @@ def _prefetch_after_pause(
     last = changes[-1] if changes else None
     if not isinstance(last, types.TextDocumentContentChangePartial):
         return  # a whole-document change says nothing about the cursor
-    start = _offset(document.source, last.range.start, _encoding(ls))
+    start = _offset(document.source, last.range.start, negotiated_encoding(ls))
     offset = min(len(document.source), start + len(last.text))
     request = CompletionRequest(document.source, offset, document.uri, document.language_id)
     loop = asyncio.get_running_loop()
@@ -322,7 +322,7 @@ async def _after_accept(ls: SlmLanguageServer, uri: str, position: types.Positio
         if document is None:
             return None
         source = document.source
-        start = _offset(source, position, _encoding(ls))
+        start = _offset(source, position, negotiated_encoding(ls))
         if source.startswith(text, start):
             return CompletionRequest(source, start + len(text), document.uri, document.language_id)
         if loop.time() >= deadline:
@@ -391,10 +391,6 @@ def _open_document(ls: SlmLanguageServer, uri: str) -> TextDocument:
     return document
 
 
-def _encoding(ls: SlmLanguageServer) -> str:
-    return str(ls.workspace.position_encoding or types.PositionEncodingKind.Utf16).lower()
-
-
 def _offset(text: str, position: types.Position, encoding: str) -> int:
     try:
         return offset_at(text, position.line, position.character, encoding=encoding, clamp=True)
@@ -404,7 +400,7 @@ def _offset(text: str, position: types.Position, encoding: str) -> int:
 
 def _to_request(ls: SlmLanguageServer, document: TextDocument, params: types.InlineCompletionParams) -> CompletionRequest:
     text = document.source
-    encoding = _encoding(ls)
+    encoding = negotiated_encoding(ls)
     offset = _offset(text, params.position, encoding)
     selection = None
     info = params.context.selected_completion_info
@@ -423,7 +419,7 @@ def _to_items(ls: SlmLanguageServer, request: CompletionRequest, result: Complet
     """Shape the result; positions are computed on the text the request saw, not the live document."""
     if not result.completion:
         return types.InlineCompletionList(items=[])
-    encoding = _encoding(ls)
+    encoding = negotiated_encoding(ls)
     text = request.text
     start = position_at(text, result.start, encoding=encoding)
     end = position_at(text, result.end, encoding=encoding)

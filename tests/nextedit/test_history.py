@@ -4,7 +4,6 @@ and nothing of an excluded file or a secret ever in it."""
 from __future__ import annotations
 
 import logging
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,15 +22,6 @@ class Clock:
     def __call__(self) -> float:
         self.now += 1
         return self.now
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    (root / "private").mkdir(parents=True)
-    subprocess.run(["git", "init", "-q", str(root)], check=True)
-    (root / ".gitignore").write_text("private/\n")
-    return root
 
 
 def _history(root: Path, **kwargs: object) -> EditHistory:

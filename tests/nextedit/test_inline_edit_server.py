@@ -4,7 +4,6 @@ whose edits never reach the history."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,15 +16,6 @@ from tests.raw_lsp import RawServer
 METHOD = "textDocument/copilotInlineEdit"
 CANARY = "CANARYrenamed9H4jL1mN6pS2tW"
 SOURCE = "def area(count):\n    double = count * 2  # count\n    return count + double\n\n\ndef other(count):\n    return count\n"
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    (root / "private").mkdir(parents=True)
-    subprocess.run(["git", "init", "-q", str(root)], check=True)
-    (root / ".gitignore").write_text("private/\n")
-    return root
 
 
 @pytest.fixture
