@@ -9,6 +9,9 @@ places the cancel, so the test means the same on a loaded machine.
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from collections.abc import Callable
 
 import llama_cpp
@@ -16,7 +19,7 @@ import pytest
 
 from slm_lsp.config.settings import Settings
 from slm_lsp.engine.local_engine import MAX_UBATCH, Engine
-from slm_lsp.lsp.service import CANCEL_GRACE_SECONDS, CompletionService, Ticket, extends
+from slm_lsp.lsp.service import CANCEL_GRACE_SECONDS, CompletionService, ModelState, Ticket, extends
 from slm_lsp.pipeline import CompletionRequest
 from tests.tiny_models import tiny_model_path
 
@@ -145,5 +148,50 @@ def test_which_successor_lets_a_cancelled_prompt_finish() -> None:
         assert ticket.keep_prompt()
         service._requests["file:///a.py"] = far
         assert not ticket.keep_prompt()
+    finally:
+        service.shutdown()
+
+
+class _SlowPrefetch:
+    """A pipeline whose prefetch takes ``steps`` polls of its cancel check unless told to yield."""
+
+    def __init__(self, steps: int) -> None:
+        self.steps = steps
+        self.started = threading.Event()
+
+    def prefetch(self, request: CompletionRequest, cancelled: Callable[[], bool]) -> dict[str, object]:
+        self.started.set()
+        for _ in range(self.steps):
+            if cancelled():
+                return {"outcome": "yielded"}
+            time.sleep(0.005)
+        return {"outcome": "warm"}
+
+
+@pytest.mark.parametrize(("successor", "outcome"), [("typed", "warm"), ("far", "yielded"), ("other file", "yielded"),
+                                                    ("action", "yielded")])
+def test_a_prefetch_finishes_for_a_request_that_types_on_from_its_cursor(successor: str, outcome: str) -> None:
+    """Typing on from where the cursor rested needs the very prompt being warmed: the
+    prefetch finishes it instead of throwing its current ubatch away. Anything else (a
+    far edit, another file, a code action) makes it yield at once."""
+    text = "x = 1\n" * 100 + "for pattern in pat"
+    rested = CompletionRequest(text, len(text), "file:///a.py")
+    successors = {
+        "typed": CompletionRequest(text + "t", len(text) + 1, "file:///a.py"),
+        "far": CompletionRequest("y = 2\n" + text, 3, "file:///a.py"),
+        "other file": CompletionRequest(text, len(text), "file:///b.py"),
+        "action": None,
+    }
+    service = CompletionService(Settings())
+    pipeline = _SlowPrefetch(steps=60)  # 0.3 s when nobody interrupts it
+    service._pipeline = pipeline  # type: ignore[assignment]
+    service.state = ModelState.READY
+    try:
+        service.prefetch(rested, "client")
+        assert pipeline.started.wait(5)
+        request = successors[successor]
+        key = request.uri if request is not None else "action"
+        asyncio.run(service.run(lambda _pipeline, _ticket: None, str(key), request))
+        assert service.last_prefetch["outcome"] == outcome
     finally:
         service.shutdown()

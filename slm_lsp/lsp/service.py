@@ -323,7 +323,9 @@ class CompletionService:
     def prefetch(self, request: CompletionRequest, reason: str) -> None:
         """Warm the prompt a completion at ``request``'s cursor would need, at the lowest
         priority: it starts only when no real job waits, stops within one ubatch when one
-        arrives (keeping the finished ubatches), and replaces an earlier prefetch. Asked
+        arrives (keeping the finished ubatches) unless that job types on from this cursor
+        (then the prompt it needs is this one: finishing it loses nothing), and replaces an
+        earlier prefetch. Asked
         before the model is ready, it runs once the model is loaded. Returns at once."""
         if self._closing.is_set():
             return
@@ -339,8 +341,12 @@ class CompletionService:
         self._executor.submit(self._run_prefetch, request, reason, ticket)
 
     def _run_prefetch(self, request: CompletionRequest, reason: str, ticket: Ticket) -> None:
+        judged: dict[int, tuple[CompletionRequest, bool]] = {}  # a waiting request's id → it, and whether it extends
+
         def yielded() -> bool:
-            return ticket() or self._waiting > 0 or self._closing.is_set()
+            if ticket() or self._closing.is_set():
+                return True
+            return self._waiting > 0 and not self._waiting_extend(request, judged)
 
         pipeline = self._pipeline
         if pipeline is None or yielded():
@@ -357,6 +363,25 @@ class CompletionService:
             self._leave()
         self.prefetches[str(outcome["outcome"])] += 1
         self.last_prefetch = {"reason": reason, **outcome, "ms": round((time.monotonic() - started) * 1000, 1)}
+
+    def _waiting_extend(self, prefetched: CompletionRequest, judged: dict[int, tuple[CompletionRequest, bool]]) -> bool:
+        """True when every real job waiting is a completion that extends ``prefetched`` (the
+        user typed on from where the cursor rested): its prompt starts with the one being
+        warmed, so the prefetch finishing it is work the request would do anyway. Any other
+        job (another place, another document, a code action) makes the prefetch yield."""
+        with self._lock:
+            waiting = [ticket.request for ticket in self._latest.values()]
+        if not waiting:
+            return False
+        for request in waiting:
+            if request is None:
+                return False
+            entry = judged.get(id(request))
+            if entry is None or entry[0] is not request:  # judged once: the check runs between graph nodes
+                entry = judged[id(request)] = (request, extends(prefetched, request))
+            if not entry[1]:
+                return False
+        return True
 
     def _enter(self) -> None:
         with self._lock:
