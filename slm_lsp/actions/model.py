@@ -6,7 +6,9 @@ GGUF explains fluently. ``actionsModel`` names one (a path or a catalog name, fr
 sources only, like ``model``). It is loaded on the first action, not at start-up, so users who
 never ask for an explanation pay nothing, and closed again after ``actionsIdleSeconds`` without
 an action so its memory goes back to the machine. Without the setting, actions use the
-completion model and its completion-style prompts, as before.
+completion model and its completion-style prompts, as before. A model whose GGUF has no chat
+template (a base completion model named here) is still used, with completion-style prompts, and
+the log says so once per load: the catalog's role "actions" entries are the ones made for this.
 
 Every method runs on the model worker thread (``CompletionService.run``), which owns llama.cpp:
 loading, using and closing never race.
@@ -18,6 +20,7 @@ import logging
 import time
 from typing import Any
 
+from slm_lsp.actions.prompts import chat_template
 from slm_lsp.config.settings import Settings
 from slm_lsp.engine.local_engine import Engine
 from slm_lsp.models.source import choose_model, materialise
@@ -61,6 +64,9 @@ class ActionsModel:
             self._value = value
             self.load_ms = round((time.perf_counter() - started) * 1000, 1)
             log.info("actions model %s loaded in %.0f ms", self._engine.name, self.load_ms)
+            if chat_template(self._engine) is None:
+                log.warning("actions model %s has no chat template, so actions use completion-style prompts; "
+                            "an instruct model (role 'actions' in `slm-lsp models list`) explains better", self._engine.name)
         self._last_used = time.monotonic()
         return self._engine
 

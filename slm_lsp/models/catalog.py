@@ -8,6 +8,10 @@ at the top of the repository points at the same file. Teams with their own model
 ``SLM_LSP_CATALOG`` to another file of the same format. Entries are validated strictly on
 load (an unknown key is a typo, not something to ignore), so a broken catalog is reported
 with the entry and key at fault instead of failing later during a download.
+
+Each entry has a ``role``: ``completion`` (the default: a base coder model for inline
+completions, the ``model`` setting) or ``actions`` (an instruct model with a chat template,
+for ``actionsModel``). ``doctor`` recommends one of each.
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ ENV_CATALOG = "SLM_LSP_CATALOG"
 ENV_CACHE_DIR = "SLM_LSP_CACHE_DIR"
 HUB_URL = "https://huggingface.co"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+ROLES = ("completion", "actions")
 _REQUIRED = {
     "name": str, "description": str, "file": str, "quantization": str, "size_bytes": int,
     "size_exact": bool, "architecture": str, "fim_family": str, "license": str,
     "ram_gb": int, "cores": int,
 }  # fmt: skip
-_OPTIONAL = {"repository": str, "revision": str, "package": str, "sha256": str, "sha256_source": str}
+_OPTIONAL = {"repository": str, "revision": str, "package": str, "sha256": str, "sha256_source": str, "role": str}
 
 
 class CatalogError(Exception):
@@ -57,6 +63,13 @@ class CatalogEntry:
     package: str | None = None
     sha256: str | None = None
     sha256_source: str | None = None
+    role: str = "completion"
+
+    @property
+    def pinned(self) -> bool:
+        """Whether the download names an immutable commit (40 hex digits), not a branch such as
+        ``main`` that its publisher can move: a moved branch changes the bytes under the same URL."""
+        return self.is_embedded or (self.revision is not None and _COMMIT.fullmatch(self.revision) is not None)
 
     @property
     def is_embedded(self) -> bool:
@@ -144,6 +157,8 @@ def _entry(item: object, number: int, path: Path) -> CatalogEntry:
             raise CatalogError(f"{where}: 'sha256' must be 64 lower-case hex digits")
         if "sha256_source" not in item:
             raise CatalogError(f"{where}: a 'sha256' needs a 'sha256_source' saying where it was published")
+    if item.get("role", "completion") not in ROLES:
+        raise CatalogError(f"{where}: 'role' must be one of {', '.join(ROLES)}")
     if "/" in item["file"] or item["file"] in (".", ".."):
         raise CatalogError(f"{where}: 'file' must be a plain file name")
     if item["size_bytes"] <= 0 or item["ram_gb"] <= 0 or item["cores"] <= 0:

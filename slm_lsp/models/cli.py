@@ -83,7 +83,7 @@ def size_text(entry: CatalogEntry) -> str:
 
 def _list(args: argparse.Namespace) -> int:
     entries = load_catalog()
-    header = ("NAME", "SIZE", "QUANT", "FIM", "LICENCE", "RAM", "CORES", "SHA256", "STATUS")
+    header = ("NAME", "ROLE", "SIZE", "QUANT", "FIM", "LICENCE", "RAM", "CORES", "SHA256", "STATUS")
     rows = [header]
     for entry in entries:
         pulled = entry.cached_path().is_file()
@@ -91,13 +91,18 @@ def _list(args: argparse.Namespace) -> int:
         if entry.is_embedded:
             status = "embedded" + (", assembled" if pulled else "")
         rows.append((
-            entry.name, size_text(entry), entry.quantization, entry.fim_family, entry.license,
+            entry.name, entry.role, size_text(entry), entry.quantization, entry.fim_family, entry.license,
             f"{entry.ram_gb} GB", str(entry.cores), "verified" if entry.verified else "unverified", status,
         ))  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
     print(f"\ncatalog: {catalog_path()}\ncache:   {cache_dir()}")
+    for entry in entries:
+        if not entry.pinned:
+            consequence = "the download then fails its sha256 check" if entry.verified else "nothing would notice"
+            print(f"warning: {entry.name} is not pinned to a commit (revision '{entry.revision}'): "
+                  f"its publisher can replace the file, and {consequence}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -132,6 +137,8 @@ def _pull(args: argparse.Namespace) -> int:
         print(path)
         return EXIT_OK
     mirror = _mirror(args.mirror)
+    if not entry.pinned and not mirror:
+        print(f"note: {entry.name} is downloaded from the branch '{entry.revision}', not a pinned commit", file=sys.stderr)
     target = entry.cached_path()
     if target.is_file():
         if not entry.verified:

@@ -4,7 +4,9 @@ It reports the Python and llama.cpp build, CPU, cores and RAM, loads the model e
 ``serve`` would choose it, measures prompt and decode speed for about five seconds, and
 recommends the largest catalog model whose RAM need fits and whose expected completion
 latency (scaled from the measured speed by file size: CPU inference is bound by the bytes
-of weights read per token) meets ``latencyTargetMs``. Problems are reported as findings,
+of weights read per token) meets ``latencyTargetMs``, and the largest instruct model (role
+``actions``) that fits in RAM and has its recommended cores, for ``actionsModel``: an action
+is asked for and waited on, so speed only decides through the core count. Problems are reported as findings,
 never as a traceback, and the command exits 0: it is a diagnosis, not a check.
 """
 
@@ -77,6 +79,7 @@ def run_doctor(args: argparse.Namespace, settings: Settings) -> int:
     _print_estimates(estimates, settings)
     best = recommend(estimates, settings.latency_target_ms)
     _print_choice(best, model_file, settings, measured=speed is not None)
+    _print_actions_choice(recommend_actions(estimates), settings)
     return 0
 
 
@@ -158,7 +161,7 @@ def recommend(estimates: list[Estimate], latency_target_ms: int) -> Estimate | N
     latency target (else: whose recommended core count this machine has); None if none does."""
 
     def fits(estimate: Estimate) -> bool:
-        if not estimate.fits_ram or estimate.entry.fim_family == "none":
+        if not estimate.fits_ram or estimate.entry.fim_family == "none" or estimate.entry.role != "completion":
             return False
         if estimate.latency_ms is not None:
             return estimate.latency_ms <= latency_target_ms
@@ -168,13 +171,20 @@ def recommend(estimates: list[Estimate], latency_target_ms: int) -> Estimate | N
     return max(candidates, key=lambda estimate: estimate.entry.size_bytes, default=None)
 
 
+def recommend_actions(estimates: list[Estimate]) -> Estimate | None:
+    """The largest instruct (role ``actions``) model that fits in RAM and whose recommended core
+    count this machine has; None if none does."""
+    candidates = [e for e in estimates if e.entry.role == "actions" and e.fits_ram and e.fits_cores]
+    return max(candidates, key=lambda estimate: estimate.entry.size_bytes, default=None)
+
+
 def _print_estimates(estimates: list[Estimate], settings: Settings) -> None:
-    rows = [("MODEL", "SIZE", "RAM", "CORES", "EXPECTED")]
+    rows = [("MODEL", "ROLE", "SIZE", "RAM", "CORES", "EXPECTED")]
     for estimate in estimates:
         entry = estimate.entry
         latency = f"~{estimate.latency_ms / 1000:.1f} s" if estimate.latency_ms is not None else "-"
         rows.append((
-            entry.name, size_text(entry), f"{entry.ram_gb} GB" + ("" if estimate.fits_ram else " (too much)"),
+            entry.name, entry.role, size_text(entry), f"{entry.ram_gb} GB" + ("" if estimate.fits_ram else " (too much)"),
             str(entry.cores), latency,
         ))  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -196,6 +206,20 @@ def _print_choice(best: Estimate | None, model_file: str | None, settings: Setti
         print(f"     already pulled; use it with --model {entry.name}")
     else:
         print(f"     get it with: slm-lsp models pull {entry.name}")
+
+
+def _print_actions_choice(best: Estimate | None, settings: Settings) -> None:
+    if best is None:
+        print("  -> no catalog instruct model fits this machine; code actions use the completion model")
+        return
+    entry = best.entry
+    print(f"  -> {entry.name} for code actions: the largest instruct model that fits in RAM and has its recommended cores")
+    if settings.actions_model and settings.actions_model.strip().lower() == entry.name.lower():
+        print("     it is the actionsModel in use")
+    elif entry.cached_path().is_file():
+        print(f"     already pulled; set actionsModel to {entry.name}")
+    else:
+        print(f"     get it with: slm-lsp models pull {entry.name}, then set actionsModel to {entry.name}")
 
 
 def _ram_text(machine: Machine) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -36,7 +38,8 @@ def test_shipped_catalog_is_complete_and_families_are_known() -> None:
     entries = load_catalog(SHIPPED)
     names = {entry.name for entry in entries}
     assert {"deepseek-coder-1.3b", "deepseek-coder-6.7b", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b",
-            "qwen2.5-coder-7b", "starcoder2-3b", "codegemma-2b", "codellama-7b", "gemma-3-270m"} <= names  # fmt: skip
+            "qwen2.5-coder-7b", "starcoder2-3b", "codegemma-2b", "codellama-7b", "gemma-3-270m",
+            "qwen2.5-coder-0.5b-instruct", "qwen2.5-coder-1.5b-instruct", "qwen2.5-coder-7b-instruct"} <= names  # fmt: skip
     for entry in entries:
         assert entry.fim_family in _families_fim_py_derives(entry.architecture), entry.name
         assert entry.file.endswith(".gguf") and entry.license and entry.quantization
@@ -89,3 +92,46 @@ def test_model_option_accepts_a_catalog_name(catalog: Path, cache: Path, monkeyp
     assert choose_model("no-such-model").path == Path("no-such-model")  # stays a path: 'no such file' later
     monkeypatch.delenv("SLM_LSP_CATALOG")
     assert choose_model("gemma-3-270m").is_embedded  # the embedded default, by its catalog name
+
+
+def test_shipped_pins_are_full_commit_ids_or_flagged() -> None:
+    """Every download names an immutable commit, except entries whose source says why not
+    (`models list` warns about those); the instruct entries are pinned, exact and verified."""
+    entries = load_catalog(SHIPPED)
+    unpinned = {entry.name for entry in entries if not entry.pinned}
+    assert unpinned == {"qwen2.5-coder-7b"}
+    for entry in entries:
+        if entry.pinned and not entry.is_embedded:
+            assert re.fullmatch(r"[0-9a-f]{40}", entry.revision or ""), entry.name
+            assert entry.revision in (entry.sha256_source or "") or entry.name == "starcoder2-3b", entry.name
+        if not entry.pinned:
+            assert "no public record of a commit id" in (entry.sha256_source or ""), entry.name
+    starcoder = find("starcoder2-3b", entries)
+    assert starcoder is not None and starcoder.revision == "5b5d6cbd72be518092f723c0fd59c1b58003981e"
+    assert starcoder.size_bytes == 1_887_904_832 and starcoder.size_exact
+    actions = [entry for entry in entries if entry.role == "actions"]
+    assert [entry.name for entry in actions] == [
+        "qwen2.5-coder-0.5b-instruct", "qwen2.5-coder-1.5b-instruct", "qwen2.5-coder-7b-instruct"]
+    for entry in actions:
+        assert entry.repository and entry.repository.startswith("Qwen/") and entry.repository.endswith("-Instruct-GGUF")
+        assert entry.pinned and entry.verified and entry.size_exact and entry.quantization in ("Q4_K_M", "Q8_0")
+        assert entry.file.endswith(f"-{entry.quantization.lower()}.gguf")
+
+
+def test_role_defaults_to_completion_and_is_checked(catalog: Path) -> None:
+    assert {entry.role for entry in load_catalog(catalog)} == {"completion"}
+    text = catalog.read_text()
+    catalog.write_text(text.replace("cores = 1\n", 'cores = 1\nrole = "actions"\n', 1))
+    assert [entry.role for entry in load_catalog(catalog)] == ["actions", "completion", "completion"]
+    catalog.write_text(text.replace("cores = 1\n", 'cores = 1\nrole = "chat"\n', 1))
+    with pytest.raises(CatalogError, match="'role' must be one of completion, actions"):
+        load_catalog(catalog)
+
+
+def test_pinned_means_a_full_commit_id(catalog: Path) -> None:
+    entry = load_catalog(catalog)[0]
+    assert entry.revision == "main" and not entry.pinned
+    for revision, pinned in (("0" * 40, True), ("0" * 39, False), ("A" * 40, False), ("v1.0", False)):
+        assert replace(entry, revision=revision).pinned is pinned, revision
+    embedded = find("gemma-3-270m", load_catalog(SHIPPED))
+    assert embedded is not None and embedded.pinned  # a PyPI package: its version pins it

@@ -129,6 +129,20 @@ def test_list_marks_pulled_and_unverified(mirror: Mirror, env: dict[str, str]) -
     assert "unverified" in rows["tiny-unverified"] and rows["tiny-unverified"].split()[-1] == "-"
 
 
+def test_list_shows_roles_and_warns_about_unpinned_revisions(catalog: Path, env: dict[str, str]) -> None:
+    text = catalog.read_text().replace('revision = "main"\n', f'revision = "{"ab" * 20}"\nrole = "actions"\n', 1)
+    catalog.write_text(text)
+    result = run(["models", "list"], env)
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line.startswith("tiny-")}
+    assert rows["tiny-verified"][1] == "actions" and rows["tiny-wrong"][1] == "completion"
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 2 and not any("tiny-verified" in line for line in warnings)
+    assert any("tiny-wrong is not pinned to a commit (revision 'main')" in line and "fails its sha256 check" in line
+               for line in warnings)
+    assert any("tiny-unverified" in line and "nothing would notice" in line for line in warnings)
+
+
 def test_credentials_are_not_sent_to_another_host_after_a_redirect(mirror: Mirror, env: dict[str, str], cache: Path) -> None:
     url = mirror.url.replace("http://", "http://builder:s3cret-token@") + "/redirect"
     result = run(["models", "pull", "tiny-verified", "--mirror", url], env)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
+from slm_lsp.config.settings import Settings
+from slm_lsp.models import doctor
 from slm_lsp.models.catalog import load_catalog
-from slm_lsp.models.doctor import Estimate, recommend
+from slm_lsp.models.doctor import Estimate, recommend, recommend_actions
+from slm_lsp.models.machine import Machine
 from tests.models.conftest import TINY_FILE, UNVERIFIED_FILE, run
 from tests.tiny_models import tiny_model_path
 
@@ -112,3 +119,45 @@ def test_recommendation_takes_the_largest_model_that_fits(catalog: Path) -> None
     unmeasured = [Estimate(big, fits_ram=True, fits_cores=False, latency_ms=None), Estimate(tiny, fits_ram=True, fits_cores=True, latency_ms=None)]
     assert recommend(unmeasured, 1000).entry.name == tiny.name  # type: ignore[union-attr]
     assert recommend([Estimate(huge, fits_ram=False, fits_cores=True, latency_ms=1)], 1000) is None
+
+
+def test_recommendations_keep_completion_and_actions_models_apart(catalog: Path) -> None:
+    tiny = load_catalog(catalog)[0]
+    instruct = replace(tiny, name="instruct", role="actions", size_bytes=tiny.size_bytes * 10)
+    larger = replace(instruct, name="larger-instruct", size_bytes=tiny.size_bytes * 20)
+    estimates = [Estimate(tiny, True, True, 100), Estimate(instruct, True, True, 100), Estimate(larger, True, False, 100)]
+    assert recommend(estimates, 1000).entry.name == tiny.name  # type: ignore[union-attr]  # never an instruct model
+    assert recommend_actions(estimates).entry.name == "instruct"  # type: ignore[union-attr]  # larger lacks cores
+    assert recommend_actions([*estimates[:2], Estimate(larger, True, True, None)]).entry.name == "larger-instruct"  # type: ignore[union-attr]
+    assert recommend_actions([Estimate(tiny, True, True, 1), Estimate(instruct, False, True, 1)]) is None
+
+
+def _machine(ram_gb: float, cores: int) -> Machine:
+    return Machine(python="3", llama_cpp_version="0", llama_system_info="", gpu_offload=False, cpu_model="test",
+                   cpu_flags=(), cores=cores, usable_cores=cores, ram_total=int(ram_gb * 2**30), ram_available=None)
+
+
+@pytest.mark.parametrize(
+    ("ram_gb", "cores", "expected"),
+    [
+        (16, 8, "-> qwen2.5-coder-7b-instruct for code actions"),
+        (4, 2, "-> qwen2.5-coder-1.5b-instruct for code actions"),
+        (2, 2, "-> qwen2.5-coder-0.5b-instruct for code actions"),
+        (16, 1, "-> no catalog instruct model fits this machine"),
+        (1, 8, "-> no catalog instruct model fits this machine"),
+    ],
+)
+def test_doctor_recommends_the_largest_actions_model_that_fits(
+        ram_gb: float, cores: int, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("SLM_LSP_CATALOG", raising=False)  # the shipped catalog
+    monkeypatch.setenv("SLM_LSP_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(doctor, "inspect_machine", lambda: _machine(ram_gb, cores))
+    settings = Settings().replace({"model": str(tiny_model_path("deepseek-coder")), "n_threads": 1})
+    assert doctor.run_doctor(argparse.Namespace(no_probe=True), settings) == 0
+    out = capsys.readouterr().out
+    assert expected in out
+    if "no catalog" not in expected:
+        assert f"slm-lsp models pull {expected.split()[1]}, then set actionsModel to {expected.split()[1]}" in out
+    completion_choice = next(line for line in out.splitlines() if line.startswith("  -> ") and "code actions" not in line)
+    assert "instruct" not in completion_choice  # the completion recommendation stays a base model
