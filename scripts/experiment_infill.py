@@ -304,7 +304,7 @@ class ExperimentEngine:
             self._key = key
         assert self.result is not None
         run = self.result["runs"][self.pick]
-        return Generation(run.text, run.reason, Timings(prompt_tokens=len(ids)), list(run.tokens))
+        return Generation(run.text, run.reason, Timings(prompt_tokens=len(ids), generated_tokens=len(run.tokens)))
 
 
 def run_command(args: argparse.Namespace) -> int:
