@@ -35,7 +35,7 @@ def _prompts(vocab: str, extract: bool) -> list[str]:
     return prompts
 
 
-def test_prefix_only_model_reads_the_lines_below_the_cursor() -> None:
+def test_prefix_only_model_reads_the_lines_below_the_cursor_when_asked() -> None:
     (with_extract,) = _prompts("nofim", True)
     (without,) = _prompts("nofim", False)
     assert "return result" not in without  # today's prompt: the suffix is invisible
@@ -57,6 +57,7 @@ def test_no_canary_reaches_a_prefix_only_prompt_through_the_extract(
     workspace: Path, caplog: pytest.LogCaptureFixture,  # noqa: F811
 ) -> None:
     pipeline, prompts = capturing_pipeline(workspace, "generate", vocab="nofim")
+    pipeline.settings = pipeline.settings.replace({"suffixExtract": True})
     main = workspace / "main.py"
     text = main.read_text()
     cursor = text.index("password") - 1  # on the empty line above the password: only the extract shows it
@@ -68,3 +69,7 @@ def test_no_canary_reaches_a_prefix_only_prompt_through_the_extract(
     for name, canary in CANARIES.items():
         assert canary not in prompts[0], f"{name} canary reached a prompt"
         assert canary not in logged, f"{name} canary reached the log"
+
+
+def test_extract_is_off_by_default() -> None:
+    assert Settings().suffix_extract is False

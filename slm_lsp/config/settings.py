@@ -48,8 +48,9 @@ class Settings:
     max_generation_seconds: float = 4.0  # stop generating after this (0 = no limit), keeping whole lines
     result_cache_size: int = 256  # completions remembered by exact prompt
     # Prefix-only models (no FIM tokens): show them the first lines below the cursor as a comment
-    # before the prompt; measured on HumanEval single-line (README "Quality"). FIM models ignore it.
-    suffix_extract: bool = True
+    # before the prompt. Off: on HumanEval single-line it tied with the plain prompt (README "Quality")
+    # and costs ~50 prompt tokens. FIM models ignore it.
+    suffix_extract: bool = False
     completion_fallback: bool = False  # also answer textDocument/completion (clients without inline completion)
     backend: str = "local"  # "local": llama.cpp in-process; "openai": an OpenAI-compatible /v1/completions server
     remote_url: str | None = None  # base URL of that server, e.g. http://127.0.0.1:8080
