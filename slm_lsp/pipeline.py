@@ -32,6 +32,7 @@ from slm_lsp.prompt.builder import PromptParts, Snippet, build_prompt
 
 log = logging.getLogger(__name__)
 
+_EXTRACT_SUFFIX_RATIO = 0.1  # of the file budget: room for suffix_extract's 400 characters
 _LAYOUT_TOKENS = 48  # room for what the prompt adds once: BOS, FIM tokens, repo and file headers
 
 ProgressReport = Callable[[str, float | None], None]
@@ -199,7 +200,7 @@ class Pipeline:
                 request.uri, text, cursor, request.language,
                 count_tokens=self.engine.count_tokens,
                 budget_tokens=self.settings.prompt_tokens - _LAYOUT_TOKENS,
-                prefix_ratio=1.0 - self.settings.suffix_ratio if self.engine.fim.supports_fim else 1.0,
+                prefix_ratio=self._prefix_ratio(),
             )
             gate.final_check([*context.extras, context.prefix, context.suffix])
         except GateError as exc:
@@ -211,11 +212,12 @@ class Pipeline:
         prompt_prefix, typed = _heal_trailing_whitespace(context.prefix.text)
         parts = PromptParts(
             prefix=prompt_prefix,
-            suffix=context.suffix.text if self.engine.fim.supports_fim else "",
+            suffix=context.suffix.text if self.engine.fim.supports_fim or self.settings.suffix_extract else "",
             snippets=[Snippet(str(piece.source), piece.text) for piece in context.extras],
             path=context.path,
             repo_name=self.context.roots[0].name if self.context.roots else None,
             language=request.language,
+            suffix_extract=self.settings.suffix_extract and not self.engine.fim.supports_fim,
         )
         ids = build_prompt(self.engine.fim, self.engine.tokenize, parts)
         return _Prepared(ids, max_tokens, stops, prompt_key(ids, max_tokens, stops), mode, before, after, typed, lead)
@@ -231,6 +233,13 @@ class Pipeline:
             generation_seconds=self.settings.max_generation_seconds or None,
             keep_prompt=keep_prompt,
         )
+
+    def _prefix_ratio(self) -> float:
+        """The prefix's share of the file budget: a FIM model reads the suffix in full, a prefix-only
+        model only its short extract (when ``suffixExtract`` is on), so the suffix is cut to that."""
+        if self.engine.fim.supports_fim:
+            return 1.0 - self.settings.suffix_ratio
+        return 1.0 - _EXTRACT_SUFFIX_RATIO if self.settings.suffix_extract else 1.0
 
     def _max_tokens(self, multiline: bool) -> int:
         """The generation budget: the configured maximum, shrunk to the latency target when

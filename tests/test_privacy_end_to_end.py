@@ -54,10 +54,10 @@ def workspace(tmp_path: Path) -> Path:
     return root
 
 
-def capturing_pipeline(workspace: Path, method: str) -> tuple[Pipeline, list[str]]:
+def capturing_pipeline(workspace: Path, method: str, vocab: str = "qwen2.5-coder") -> tuple[Pipeline, list[str]]:
     """A pipeline over ``workspace`` (indexed, gated) whose engine records, as text and ids,
-    every prompt passed to ``engine.<method>`` ("generate" or "warm")."""
-    engine = Engine.load(tiny_model_path("qwen2.5-coder"), n_ctx=2048, n_threads=1)
+    every prompt passed to ``engine.<method>`` ("generate" or "warm"); ``vocab`` picks the tiny model."""
+    engine = Engine.load(tiny_model_path(vocab), n_ctx=2048, n_threads=1)
     prompts: list[str] = []
     real = getattr(engine, method)
 

@@ -47,6 +47,10 @@ class Settings:
     max_prompt_seconds: float = 20.0  # stop prompt evaluation after this (0 = no limit); it resumes next time
     max_generation_seconds: float = 4.0  # stop generating after this (0 = no limit), keeping whole lines
     result_cache_size: int = 256  # completions remembered by exact prompt
+    # Prefix-only models (no FIM tokens): show them the first lines below the cursor as a comment
+    # before the prompt. Off: on HumanEval single-line it tied with the plain prompt (README "Quality")
+    # and costs ~50 prompt tokens. FIM models ignore it.
+    suffix_extract: bool = False
     completion_fallback: bool = False  # also answer textDocument/completion (clients without inline completion)
     backend: str = "local"  # "local": llama.cpp in-process; "openai": an OpenAI-compatible /v1/completions server
     remote_url: str | None = None  # base URL of that server, e.g. http://127.0.0.1:8080
@@ -136,7 +140,7 @@ def _validate(name: str, value: Any) -> Any:
         if not isinstance(value, int) or isinstance(value, bool) or value < -1:
             raise SettingsError(f"setting '{camel}' must be an integer (-1 = all layers), got {value!r}")
         return value
-    if name in ("adaptive_budgets", "completion_fallback"):
+    if name in ("adaptive_budgets", "completion_fallback", "suffix_extract"):
         if not isinstance(value, bool):
             raise SettingsError(f"setting '{camel}' must be true or false")
         return value

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from slm_lsp.prompt.fim import FimFormat, Order
+from slm_lsp.prompt.suffix_rank import suffix_extract
 
 Tokenize = Callable[[str], list[int]]
 """Tokenizes plain text: no BOS, special-token texts treated as ordinary text."""
@@ -48,6 +49,9 @@ class PromptParts:
     path: str | None = None  # the current file, workspace-relative
     repo_name: str | None = None
     language: str | None = None
+    # Prefix-only models only: the first lines after the cursor as a comment block before
+    # everything else (they never see ``suffix`` otherwise); see README "Quality".
+    suffix_extract: bool = False
 
 
 def build_prompt(fmt: FimFormat, tokenize: Tokenize, parts: PromptParts) -> list[int]:
@@ -66,7 +70,9 @@ def build_prompt(fmt: FimFormat, tokenize: Tokenize, parts: PromptParts) -> list
         assert fmt.pre is not None and fmt.suf is not None
         ids += [fmt.suf, *tokenize(parts.suffix), fmt.pre, *context_block, *prefix_ids]
     else:
-        ids += [*context_block, *prefix_ids]
+        marker = _LINE_COMMENT.get(parts.language or "", "")
+        extract = suffix_extract(parts.suffix, marker) if parts.suffix_extract else ""
+        ids += [*tokenize(extract), *context_block, *prefix_ids]
     return ids
 
 

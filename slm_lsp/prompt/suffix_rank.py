@@ -1,0 +1,172 @@
+"""Suffix-aware choice among candidate completions, and a confidence score, for prefix-only models.
+
+A model without FIM tokens never sees the text after the cursor, yet that text is known.
+Two cheap ways to use it, both pure logic here so the engine (which computes the token
+log-probabilities) and the experiments share one definition:
+
+* **ranking** — generate a few candidates (greedy plus alternatives at a branch point) and
+  prefer the one after which the model best predicts the first suffix tokens: the model
+  cannot write towards the suffix, but it can tell which of its own lines leads into it;
+* **extract** — put the first lines of the suffix before the prefix, as a comment block
+  the model reads as ordinary context.
+
+The confidence score is the geometric mean probability of the chosen candidate's own
+tokens (``exp`` of their mean log-probability): a suggestion the model itself doubts is
+usually wrong, and hiding it costs less than showing it (see issue 20's measurements in
+``scripts/experiment_infill.py``). Everything works on plain floats (natural-log
+probabilities); nothing here calls a model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Rule(StrEnum):
+    """How a candidate's score is formed from its log-probabilities."""
+
+    SUFFIX = "suffix"  # mean log p of the first n suffix tokens given prefix + candidate
+    JOINT = "joint"  # mean over the candidate's tokens and the first n suffix tokens
+    SUM = "sum"  # log p(candidate, first n suffix tokens | prefix), not length-normalised
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One candidate completion with the log-probabilities its score needs.
+
+    ``token_logprobs`` are the candidate's own tokens given the prompt (the token that
+    ended it excluded); ``suffix_logprobs`` the tokens of the text after the cursor
+    (starting with the line break that follows the candidate) given prompt + candidate.
+    """
+
+    text: str
+    token_logprobs: tuple[float, ...] = ()
+    suffix_logprobs: tuple[float, ...] = ()
+
+
+def mean(values: Sequence[float]) -> float:
+    """The arithmetic mean; ``-inf`` for no values (nothing was predicted, nothing is known)."""
+    return sum(values) / len(values) if values else -math.inf
+
+
+def score(candidate: Candidate, rule: Rule, n_suffix: int) -> float:
+    """The candidate's score under ``rule`` using the first ``n_suffix`` suffix tokens; higher is better.
+
+    Candidates of one request are scored on the same suffix tokens, so the suffix part is
+    comparable across them; a candidate scored on none gets ``-inf`` (never preferred).
+    """
+    if n_suffix < 1:
+        raise ValueError("at least one suffix token must be scored")
+    head = candidate.suffix_logprobs[:n_suffix]
+    if not head:
+        return -math.inf
+    if rule is Rule.SUFFIX:
+        return mean(head)
+    if rule is Rule.JOINT:
+        return mean([*candidate.token_logprobs, *head])
+    return sum(candidate.token_logprobs) + sum(head)
+
+
+def select(candidates: Sequence[Candidate], rule: Rule, n_suffix: int, min_gain: float = 0.0) -> int:
+    """Index of the candidate to show; candidate 0 is the greedy one and the default.
+
+    Another candidate replaces it only if its score is higher by more than ``min_gain``
+    (a guard against switching on noise); among those the best wins, the earliest on ties.
+    An empty candidate list is an error: there is always at least the greedy output.
+    """
+    if not candidates:
+        raise ValueError("no candidates to select from")
+    scores = [score(c, rule, n_suffix) for c in candidates]
+    best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+    if best != 0 and scores[best] > scores[0] + min_gain:
+        return best
+    return 0
+
+
+def dedupe(candidates: Sequence[Candidate]) -> list[int]:
+    """Indices of the first candidate of each distinct text (trailing whitespace ignored),
+    so identical lines are scored and tested once."""
+    seen: set[str] = set()
+    keep: list[int] = []
+    for index, candidate in enumerate(candidates):
+        key = candidate.text.rstrip()
+        if key not in seen:
+            seen.add(key)
+            keep.append(index)
+    return keep
+
+
+def confidence(candidate: Candidate) -> float:
+    """Geometric mean probability of the candidate's own tokens, in [0, 1]; 0 for an empty one."""
+    if not candidate.token_logprobs:
+        return 0.0
+    return math.exp(mean(candidate.token_logprobs))
+
+
+def min_token_probability(candidate: Candidate) -> float:
+    """Probability of the candidate's least likely token, in [0, 1]; 0 for an empty one."""
+    if not candidate.token_logprobs:
+        return 0.0
+    return math.exp(min(candidate.token_logprobs))
+
+
+@dataclass(frozen=True)
+class GatePoint:
+    """One threshold of a gating curve over a set of suggestions."""
+
+    threshold: float
+    shown: int  # suggestions at or above the threshold
+    right_shown: int  # of those, the right ones
+    precision: float  # right_shown / shown (1.0 when nothing is shown)
+    recall: float  # right_shown / right suggestions at no threshold (1.0 when none is right)
+
+
+def gating_curve(scores: Sequence[float], right: Sequence[bool], thresholds: Sequence[float]) -> list[GatePoint]:
+    """Share of shown suggestions that are right, and share of right ones still shown, per threshold.
+
+    ``scores[i]`` is suggestion i's confidence and ``right[i]`` whether it passes; a
+    suggestion is shown when its score is at least the threshold.
+    """
+    if len(scores) != len(right):
+        raise ValueError("one score per suggestion")
+    total_right = sum(bool(r) for r in right)
+    points = []
+    for threshold in thresholds:
+        shown = [bool(r) for s, r in zip(scores, right) if s >= threshold]
+        hits = sum(shown)
+        points.append(GatePoint(
+            threshold=threshold,
+            shown=len(shown),
+            right_shown=hits,
+            precision=hits / len(shown) if shown else 1.0,
+            recall=hits / total_right if total_right else 1.0,
+        ))
+    return points
+
+
+def suffix_extract(suffix: str, comment: str = "#", max_lines: int = 6, max_chars: int = 400) -> str:
+    """The first non-blank lines after the cursor as a comment block to put before the prefix.
+
+    The rest of the cursor's own line is skipped (it continues the completion, not the
+    code below); ``""`` when nothing is left or the language has no line comment. Lines
+    keep their indentation after the marker so the block structure stays readable.
+    """
+    if not comment:
+        return ""
+    lines = suffix.split("\n")[1:]
+    picked: list[str] = []
+    used = 0
+    for line in lines:
+        line = line.rstrip()
+        if not line.strip():
+            continue
+        if len(picked) >= max_lines or used + len(line) > max_chars:
+            break
+        picked.append(f"{comment} {line}")
+        used += len(line)
+    if not picked:
+        return ""
+    return f"{comment} Code below the cursor:\n" + "\n".join(picked) + "\n\n"
