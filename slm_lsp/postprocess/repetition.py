@@ -109,3 +109,48 @@ class RepetitionGuard:
             self.tripped = True
         elif re.search(r"[.!?\n]\s*\S?$", text[-3:]) and repeated_sentence_from(text) is not None:
             self.tripped = True
+
+
+_BLOCK_LINES = 6  # longest block of lines watched for repetition
+_BLOCK_COPIES = 3  # a block said this many times in a row is a loop
+
+
+def code_lines_loop_from(text: str, original: str = "") -> int | None:
+    """Offset where code starts looping, else None: a line stuck in an in-line loop, or a block
+    of 1-6 complete lines repeated 3 times in a row that ``original`` (the code being
+    rewritten) does not repeat itself. The first copy is kept."""
+    lines = text.splitlines(keepends=True)
+    complete = lines if text.endswith("\n") else lines[:-1]
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    for index, line in enumerate(lines):
+        if code_loop_in_line(line):
+            return offsets[index]
+    for size in range(1, _BLOCK_LINES + 1):
+        for start in range(0, len(complete) - size * _BLOCK_COPIES + 1):
+            block = complete[start : start + size]
+            if sum(len(line.strip()) for line in block) < 8:
+                continue  # closers and blank lines repeat legitimately
+            if all(complete[start + k * size : start + (k + 1) * size] == block for k in range(_BLOCK_COPIES)):
+                if "".join(block * _BLOCK_COPIES) in original:
+                    continue
+                return offsets[start + size]
+    return None
+
+
+class CodeRepetitionGuard:
+    """``RepetitionGuard`` for generated code: ``tripped`` once ``code_lines_loop_from`` finds a
+    loop. Checked when a line ends, so the cost is one scan per generated line."""
+
+    def __init__(self, original: str = "") -> None:
+        self.tripped = False
+        self._original = original
+        self._lines = 0
+
+    def feed(self, text: str) -> None:
+        lines = text.count("\n")
+        if self.tripped or lines == self._lines:
+            return
+        self._lines = lines
+        self.tripped = code_lines_loop_from(text, self._original) is not None
