@@ -122,17 +122,11 @@ def test_a_rewrite_that_does_not_parse_is_reported(engine: Engine) -> None:
     assert errors_in(outcome.edit.result, "python") > 0
 
 
-def test_a_chat_reply_gives_its_code_block(engine: Engine) -> None:
-    engine, _ = scripted(engine, "Sure! Here it is:\n\n```python\n" + REWRITE + "```\nThis handles it.")
-    outcome = edit.edit_selection(engine, document(), *MEAN, "handle the empty case", make_gate([]),
-                                  force_style=None)
-    # The tiny model has no chat template: completion style, so the reply up to the fence is the code.
-    assert outcome.style == "completion"
-    with pytest.raises(core.ActionError, match="no change|rewrite"):
-        edit.edit_selection(engine, document(), *MEAN, "x", make_gate([]))
+def test_a_chat_reply_gives_its_code_block() -> None:
     assert edit._rewrite_from("Sure:\n```python\nx = 1\n```\nDone.", "chat") == "x = 1\n"
-    assert edit._rewrite_from("x = 1\n", "chat") == "x = 1\n"
-    assert edit._rewrite_from("```python\nx = 1\n``` and ```", "chat") == "x = 1\n"
+    assert edit._rewrite_from("x = 1\n", "chat") == "x = 1\n"  # no fence at all: the reply is the code
+    assert edit._rewrite_from("I cannot ``` do that", "chat") == ""
+    assert edit._rewrite_from("x = 1\n", "completion") == "x = 1\n"
 
 
 def test_a_looping_rewrite_stops_early_and_is_refused(engine: Engine) -> None:
@@ -323,3 +317,46 @@ async def test_a_real_tiny_model_gets_an_answer_not_a_hang(start_server: Any, wo
         assert isinstance(result["parses"], bool)
     else:
         assert any(m.message.startswith("slm-lsp: ") for m in client.messages)
+
+
+# -- the command line ------------------------------------------------------------------------------
+
+
+def run_cli(argv: list[str], answer: str, monkeypatch: pytest.MonkeyPatch) -> int:
+    import argparse
+
+    from slm_lsp.actions.cli import add_edit_arguments
+    from slm_lsp.config.settings import Settings
+
+    real_load = Engine.load.__func__  # type: ignore[attr-defined]
+
+    def load(cls, *args, **kwargs):  # type: ignore[no-untyped-def]
+        loaded = real_load(cls, *args, **kwargs)
+        loaded.generate = scripted_generate(loaded, lambda: answer, [])
+        return loaded
+
+    monkeypatch.setattr(Engine, "load", classmethod(load))
+    parser = argparse.ArgumentParser(prog="slm-lsp")
+    add_edit_arguments(parser.add_subparsers(dest="command").add_parser("edit"))
+    args = parser.parse_args(["edit", *argv])
+    return int(args.run(args, Settings().replace({"model": str(tiny_model_path("nofim")), "n_threads": 1})))
+
+
+def test_cli_prints_a_diff_and_applies_only_what_parses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "stats.py"
+    path.write_text(SOURCE)
+    argv = [str(path), "--lines", "5-9", "--instruction", "handle the empty case"]
+    assert run_cli(argv, REWRITE + "```", monkeypatch) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("--- a/stats.py\n+++ b/stats.py\n@@ -5,4 +5,6 @@") and path.read_text() == SOURCE
+    assert run_cli([*argv, "--apply"], REWRITE + "```", monkeypatch) == 0
+    assert "if not values:\n            return 0.0" in path.read_text()
+    path.write_text(SOURCE)
+    assert run_cli([*argv, "--apply"], "def mean(self, values:\n```", monkeypatch) == 1
+    assert "does not parse; not applied" in capsys.readouterr().err and path.read_text() == SOURCE
+    secret = tmp_path / ".env"
+    secret.write_text(f"KEY={KEY}\n")
+    assert run_cli([str(secret), "--lines", "1", "--instruction", "x"], REWRITE, monkeypatch) == 1
+    captured = capsys.readouterr()
+    assert "excluded" in captured.err and KEY not in captured.out + captured.err
