@@ -53,12 +53,15 @@ function M.show(client, bufnr, proposal)
   vim.bo[buf].filetype = vim.bo[bufnr].filetype
   pcall(api.nvim_buf_set_name, buf, 'slm://proposed/' .. vim.fn.fnamemodify(api.nvim_buf_get_name(bufnr), ':t'))
   vim.bo[buf].modifiable = false
+  local proposal_win
   api.nvim_win_call(source_win, function()
     vim.cmd('diffthis')
     vim.cmd('rightbelow vsplit')
-    api.nvim_win_set_buf(0, buf)
+    proposal_win = api.nvim_get_current_win()
+    api.nvim_win_set_buf(proposal_win, buf)
     vim.cmd('diffthis')
   end)
+  api.nvim_set_current_win(proposal_win) -- so that ga / q work at once
   local state = { buf = buf, source_win = source_win }
   local function accept()
     close(state)
