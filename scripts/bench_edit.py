@@ -60,6 +60,7 @@ def main() -> int:
     parser.add_argument("--actions-model")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--only", help="comma-separated subset of the functions (a slow model on a busy machine)")
     args = parser.parse_args()
     settings = Settings().replace({"n_threads": args.threads, **({"actions_model": args.actions_model} if args.actions_model else {})})
     engine = ActionsModel().engine_for(settings, Pipeline.load(settings, choose_model(settings.model)).engine)
@@ -67,7 +68,7 @@ def main() -> int:
     outcomes: Counter[str] = Counter()
     seconds: list[float] = []
     rows = []
-    for dotted in FUNCTIONS:
+    for dotted in args.only.split(",") if args.only else FUNCTIONS:
         code = source_of(dotted)
         document = core.Document(code, None, "python", dotted.rsplit(".", 1)[-1] + ".py")
         for template in INSTRUCTIONS:
