@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from slm_lsp import __version__
-from slm_lsp.actions.cli import add_explain_arguments
+from slm_lsp.actions.cli import add_edit_arguments, add_explain_arguments
 from slm_lsp.config.files import file_layers
 from slm_lsp.config.layers import ConfigStack, Layer
 from slm_lsp.config.settings import DETERMINISTIC, Settings, SettingsError
@@ -105,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
 
     add_explain_arguments(
         commands.add_parser("explain", parents=[common], help="explain lines A-B of a file (1-based, inclusive)")
+    )
+    add_edit_arguments(
+        commands.add_parser("edit", parents=[common], help="rewrite lines A-B of a file following an instruction; print a diff")
     )
 
     evaluate = commands.add_parser("eval", parents=[common], help="score the pipeline on HumanEval infilling, or on --workspace DIR")

@@ -72,10 +72,13 @@ class Outcome:
     edit: docstrings.Edit | None = None
     title: str = ""
     model: str = ""  # the engine's name (the actions model's when one is set)
+    parses: bool | None = None  # edits: the result parses where the original did (None: no grammar)
 
     def as_dict(self) -> dict[str, Any]:
         shown = {"action": self.action, "text": self.text, "promptStyle": self.style, "stopReason": self.stop_reason,
                  "lines": list(self.lines), "timings": self.timings}
+        if self.action == "edit":
+            shown["parses"] = self.parses
         return {**shown, "model": self.model} if self.model else shown
 
 
@@ -94,9 +97,10 @@ def whole_lines(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _generate(engine: Any, prompt: Prompt, cancelled: Callable[[], bool], on_text: OnText | None,
-              shown: Callable[[str], str]) -> tuple[str, str, dict[str, Any]]:
-    """Run the model; ``on_text`` gets the displayable text so far; stops early on a loop."""
-    guard = RepetitionGuard()
+              shown: Callable[[str], str], guard: Any = None) -> tuple[str, str, dict[str, Any]]:
+    """Run the model; ``on_text`` gets the displayable text so far; stops early on a loop
+    (``guard``: a ``RepetitionGuard`` for prose unless the caller passes one for code)."""
+    guard = guard if guard is not None else RepetitionGuard()
 
     def streamed(text: str) -> None:
         guard.feed(text)
@@ -345,9 +349,9 @@ def _fix_snippet(document: Document, start: int, end: int) -> tuple[int, int]:
     return line_start, line_end
 
 
-def _fix_edit(document: Document, start: int, end: int, replacement: str) -> docstrings.Edit:
-    """The smallest whole-line edit turning ``text[start:end]`` into ``replacement``, verified."""
-    text = document.text
+def line_edit(text: str, start: int, end: int, replacement: str) -> tuple[docstrings.Edit, list[str], list[str]]:
+    """The smallest whole-line edit turning ``text[start:end]`` into ``replacement``, with the
+    removed and added non-blank lines. ActionError when nothing changes."""
     old_lines = text[start:end].splitlines(keepends=True)
     new_lines = replacement.splitlines(keepends=True)
     head = 0
@@ -364,6 +368,23 @@ def _fix_edit(document: Document, start: int, end: int, replacement: str) -> doc
     result = text[:edit_start] + new_text + text[edit_end:]
     removed = [line for line in old_lines[head : len(old_lines) - tail] if line.strip()]
     added = [line for line in new_lines[head : len(new_lines) - tail] if line.strip()]
+    return docstrings.Edit(edit_start, edit_end, new_text, result), removed, added
+
+
+def parses_as_before(before_text: str, after_text: str, language: str | None) -> bool | None:
+    """Whether ``after_text`` parses where ``before_text`` did: no syntax error added, none
+    left where there were none. None when tree-sitter has no grammar for the language."""
+    before, after = syntax.parse(before_text, language), syntax.parse(after_text, language)
+    if before is None or after is None:
+        return None
+    return after.error_count() <= before.error_count()
+
+
+def _fix_edit(document: Document, start: int, end: int, replacement: str) -> docstrings.Edit:
+    """The smallest whole-line edit turning ``text[start:end]`` into ``replacement``, verified."""
+    text = document.text
+    edit, removed, added = line_edit(text, start, end, replacement)
+    result = edit.result
     if len(removed) >= 2 and len(added) * 2 < len(removed):
         raise ActionError("the suggested fix drops code; it was discarded")
     before, after = syntax.parse(text, document.language), syntax.parse(result, document.language)
@@ -371,4 +392,4 @@ def _fix_edit(document: Document, start: int, end: int, replacement: str) -> doc
         errors_before, errors_after = before.error_count(), after.error_count()
         if errors_after > errors_before or 0 < errors_before <= errors_after:
             raise ActionError("the suggested fix does not parse")
-    return docstrings.Edit(edit_start, edit_end, new_text, result)
+    return edit

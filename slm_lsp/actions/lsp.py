@@ -4,7 +4,9 @@
 - "Explain selection" for a non-empty selection (at a bare cursor: "Explain `name`" for the
   definition around it),
 - "Write a docstring"/"Write a doc comment" for the function or class at the cursor,
-- "Suggest a fix" for each diagnostic the client sends in the action's context.
+- "Suggest a fix" for each diagnostic the client sends in the action's context,
+- "Edit selection with an instruction…" for a non-empty selection (see ``edit_lsp``: the
+  editor asks for the instruction, the server proposes, the user accepts).
 Each action carries a command (``slm.explainSelection``, ``slm.writeDocstring``,
 ``slm.fixDiagnostic``) whose single argument is ``{"uri", "range"}`` (plus ``"diagnostic"``
 for fixes and an optional ``"maxTokens"``). Nothing is computed until the user picks one.
@@ -38,7 +40,9 @@ from pygls.exceptions import FeatureAlreadyRegisteredError, JsonRpcInvalidParams
 from pygls.workspace import TextDocument
 
 from slm_lsp.actions import (
+    APPLY_EDIT_COMMAND,
     DOCSTRING_COMMAND,
+    EDIT_COMMAND,
     EXPLAIN_COMMAND,
     FIX_COMMAND,
     core,
@@ -66,7 +70,9 @@ T = TypeVar("T")
 EXPLAIN_KIND = "slm.explain"
 DOCSTRING_KIND = "refactor.slm.docstring"
 FIX_KIND = "quickfix.slm"
-KINDS = [EXPLAIN_KIND, DOCSTRING_KIND, FIX_KIND]
+EDIT_KIND = "refactor.rewrite.slm"
+KINDS = [EXPLAIN_KIND, DOCSTRING_KIND, FIX_KIND, EDIT_KIND]
+EDIT_TITLE = "Edit selection with an instruction… (slm)"
 MAX_FIX_ACTIONS = 3
 MODEL_WAIT_SECONDS = 120.0
 REPORT_INTERVAL = 0.1
@@ -101,6 +107,17 @@ def register(server: Any) -> None:
     async def fix_diagnostic(ls: Any, *args: Any) -> dict[str, Any]:
         _follow_cancel_request(ls)
         return await run_fix(ls, _request(ls, args, diagnostic=True))
+
+    from slm_lsp.actions.edit_lsp import run_apply, run_edit
+
+    @server.command(EDIT_COMMAND)
+    async def edit_selection(ls: Any, *args: Any) -> dict[str, Any]:
+        _follow_cancel_request(ls)
+        return await run_edit(ls, args)
+
+    @server.command(APPLY_EDIT_COMMAND)
+    async def apply_edit(ls: Any, *args: Any) -> dict[str, Any]:
+        return await run_apply(ls, args)
 
     try:
         @server.feature(types.EXIT)
@@ -222,6 +239,13 @@ def offer_actions(ls: Any, params: types.CodeActionParams) -> list[types.CodeAct
                 title=title, kind=FIX_KIND, diagnostics=[diagnostic],
                 command=types.Command(title=title, command=FIX_COMMAND, arguments=[fix_argument]),
             ))
+
+    if _wanted(EDIT_KIND, only) and end > start and text[start:end].strip():
+        edit_argument = {**argument, "version": document.version}  # the editor adds "instruction"
+        actions.append(types.CodeAction(
+            title=EDIT_TITLE, kind=EDIT_KIND,
+            command=types.Command(title=EDIT_TITLE, command=EDIT_COMMAND, arguments=[edit_argument]),
+        ))
     return actions
 
 

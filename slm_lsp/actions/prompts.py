@@ -264,6 +264,33 @@ def fix_completion_text(parts: FixParts) -> list[str | Code]:
     ]
 
 
+@dataclass
+class EditParts:
+    language: str | None
+    source: str
+    code: str  # whole lines, common indentation removed
+    instruction: str  # already admitted
+
+
+def edit_message(parts: EditParts) -> list[str | Code]:
+    name, fence = language_names(parts.language)
+    return [
+        f"Rewrite the following {name} code from {parts.source}. Instruction: ", Code(parts.instruction), "\n\n",
+        *_code(fence, parts.code),
+        "\n\nReply with the complete rewritten code only, in one code block, without explanations.",
+    ]
+
+
+def edit_completion_text(parts: EditParts) -> list[str | Code]:
+    name, fence = language_names(parts.language)
+    ticks = "````" if "```" in parts.code else "```"
+    return [
+        f"Here is a piece of {name} code:\n\n", *_code(fence, parts.code),
+        "\n\nHere is the same code rewritten to follow this instruction: ", Code(parts.instruction),
+        f"\n\n{ticks}{fence}\n",
+    ]
+
+
 class PromptBuilder:
     """Builds prompts for one engine: chat template when the model has one, else completion style."""
 
@@ -309,3 +336,9 @@ class PromptBuilder:
             return Prompt(ids, CHAT, max_tokens + 64, ())
         return Prompt(self.ids(fix_completion_text(parts)), COMPLETION, max_tokens, ("```",), lead=parts.head)
 
+
+    def edit(self, parts: EditParts, max_tokens: int) -> Prompt:
+        if (ids := self.chat(edit_message(parts))) is not None:
+            return Prompt(ids, CHAT, max_tokens + 64, ())
+        ticks = "````" if "```" in parts.code else "```"
+        return Prompt(self.ids(edit_completion_text(parts)), COMPLETION, max_tokens, (ticks,))

@@ -109,3 +109,64 @@ class RepetitionGuard:
             self.tripped = True
         elif re.search(r"[.!?\n]\s*\S?$", text[-3:]) and repeated_sentence_from(text) is not None:
             self.tripped = True
+
+
+_BLOCK_LINES = 6  # longest block of lines watched for repetition
+_BLOCK_COPIES = 3  # a block said this many times in a row is a loop
+
+
+def code_lines_loop_from(text: str, original: str = "") -> int | None:
+    """Offset where code starts looping, else None: a line stuck in an in-line loop, or a block
+    of 1-6 complete lines repeated 3 times in a row that ``original`` (the code being
+    rewritten) does not repeat itself. The first copy is kept."""
+    lines = text.splitlines(keepends=True)
+    complete = lines if text.endswith("\n") else lines[:-1]
+    offset = 0
+    for index, line in enumerate(complete):
+        cut = _loop_ending_at(complete, index, original)
+        if cut is not None:
+            return offset if cut == index else sum(len(line) for line in complete[:cut])
+        offset += len(line)
+    return None
+
+
+def _loop_ending_at(lines: list[str], index: int, original: str) -> int | None:
+    """The index of the first repeated line when ``lines[index]`` completes a loop, else None.
+
+    Only loops that end at ``index`` are looked for, so a caller that feeds lines one by one
+    pays a constant cost per line."""
+    if code_loop_in_line(lines[index]):
+        return index
+    for size in range(1, _BLOCK_LINES + 1):
+        start = index + 1 - size * _BLOCK_COPIES
+        if start < 0:
+            break
+        block = lines[start : start + size]
+        if sum(len(line.strip()) for line in block) < 8:
+            continue  # closers and blank lines repeat legitimately
+        if all(lines[start + k * size : start + (k + 1) * size] == block for k in range(1, _BLOCK_COPIES)):
+            if "".join(block * _BLOCK_COPIES) not in original:
+                return start + size
+    return None
+
+
+class CodeRepetitionGuard:
+    """``RepetitionGuard`` for generated code: ``tripped`` once a complete line ends a loop
+    (see ``code_lines_loop_from``); each line is checked once, when it is complete."""
+
+    def __init__(self, original: str = "") -> None:
+        self.tripped = False
+        self._original = original
+        self._checked = 0
+
+    def feed(self, text: str) -> None:
+        if self.tripped or text.count("\n") <= self._checked:
+            return
+        complete = text.splitlines(keepends=True)
+        if not text.endswith("\n"):
+            complete = complete[:-1]
+        for index in range(self._checked, len(complete)):
+            if _loop_ending_at(complete, index, self._original) is not None:
+                self.tripped = True
+                return
+        self._checked = len(complete)

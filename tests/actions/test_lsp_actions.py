@@ -114,9 +114,9 @@ async def test_capabilities_advertise_actions_and_commands(start_server: StartSe
     capabilities = client.init_result.capabilities  # type: ignore[attr-defined]
     provider = capabilities.code_action_provider
     assert isinstance(provider, types.CodeActionOptions)
-    assert list(provider.code_action_kinds) == ["slm.explain", "refactor.slm.docstring", "quickfix.slm"]
+    assert list(provider.code_action_kinds) == ["slm.explain", "refactor.slm.docstring", "quickfix.slm", "refactor.rewrite.slm"]
     assert not provider.resolve_provider
-    assert {EXPLAIN, DOCSTRING, FIX} <= set(capabilities.execute_command_provider.commands)
+    assert {EXPLAIN, DOCSTRING, FIX, "slm.editSelection", "slm.applyEdit"} <= set(capabilities.execute_command_provider.commands)
 
 
 async def test_actions_offered_for_selection_cursor_and_diagnostics(start_server: StartServer, workspace: Path) -> None:

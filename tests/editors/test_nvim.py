@@ -222,10 +222,12 @@ def start_editor(
 
     editors: list[Any] = []
 
-    def start(before: str = "", init_options: dict[str, Any] | None = None) -> Editor:
+    def start(before: str = "", init_options: dict[str, Any] | None = None, server: list[str] | None = None,
+              extra_env: dict[str, str] | None = None) -> Editor:
+        """``server``: another server command line (default: ``python -m slm_lsp serve`` with the embedded model)."""
         log = tmp_path / f"lsp-{len(editors)}.jsonl"
-        cmd = [sys.executable, str(PROXY), str(log), "--", sys.executable, "-m", "slm_lsp", "serve",
-               "--model", str(embedded_model)]
+        cmd = [sys.executable, str(PROXY), str(log), "--",
+               *(server or [sys.executable, "-m", "slm_lsp", "serve", "--model", str(embedded_model)])]
         init = tmp_path / f"init-{len(editors)}.lua"
         init.write_text(INIT.format(
             plugin_dir=_lua(str(NVIM_DIR)), before=before, cmd=_lua(cmd),
@@ -237,6 +239,7 @@ def start_editor(
             "XDG_STATE_HOME": str(tmp_path / "state"),
             "XDG_DATA_HOME": str(tmp_path / "data"),
             "XDG_CONFIG_HOME": str(tmp_path / "config"),
+            **(extra_env or {}),
         }
         # pynvim starts the child with this process's environment: env(1) adjusts it.
         argv = [shutil.which("env") or "/usr/bin/env", "-u", "SLM_LSP_MODEL", *(f"{k}={v}" for k, v in env.items()),

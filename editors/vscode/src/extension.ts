@@ -45,6 +45,7 @@ import {
 import { Debouncer, PREFETCH_METHOD, PrefetchParams, prefetchParams } from './prefetch';
 import { ServerLogReader, StderrTail } from './serverlog';
 import { StatusModel } from './status';
+import { EditFlow } from './edit';
 
 export const COMMANDS = {
   restartServer: 'slmLsp.restartServer',
@@ -95,6 +96,7 @@ class Controller implements vscode.Disposable {
   private generation = 0; // bumps on every (re)start so late callbacks of an old client are ignored
   private readonly stderrTail = new StderrTail();
   private readonly prefetch = new Debouncer<PrefetchParams>((params) => this.sendPrefetch(params));
+  private readonly editFlow = new EditFlow();
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('slm-lsp', { log: true });
@@ -105,6 +107,7 @@ class Controller implements vscode.Disposable {
     this.disposables.push(
       this.output,
       this.item,
+      this.editFlow.register(),
       vscode.commands.registerCommand(COMMANDS.restartServer, () => this.restart()),
       vscode.commands.registerCommand(COMMANDS.whyExcluded, (uri?: vscode.Uri) => this.whyExcluded(uri)),
       vscode.commands.registerCommand(COMMANDS.showStatus, () => this.showStatus()),
@@ -207,6 +210,9 @@ class Controller implements vscode.Disposable {
           next(token, params);
         },
         executeCommand: async (command, args, next) => {
+          if (this.editFlow.handles(command)) {
+            return this.editFlow.run(args, async (name, values) => next(name, values));
+          }
           // The server shows what a code action produced itself (window/showDocument,
           // showMessage, applyEdit); its result is kept in the log for reference.
           const result = await next(command, args);
