@@ -76,6 +76,12 @@ def test_rename_then_tab_jumps_and_tab_applies_the_next_edit(start_editor: Calla
     assert editor.lines()[1] == "    double = total * 2  # count"
     assert _marks(editor) == []
     assert editor.mode() == "n"
+    # The edit's command tells the server it was taken (slm/status counts accepted proposals).
+    sent = editor.wait("the accept command", lambda: [
+        m for m in editor.log.from_client("workspace/executeCommand") if m["params"]["command"] == "slm.acceptedNextEdit"])
+    assert sent[0]["params"]["arguments"][0]["uri"].endswith("/area.py")
+    answer = editor.wait("its answer", lambda: editor.log.response(sent[0]["id"]))
+    assert "error" not in answer, answer
     # The applied edit is an edit too: after the pause, the next occurrence is proposed.
     following = editor.wait("the following proposal", lambda: _proposal(editor), timeout=30)
     assert following["range"] == (2, 11, 2, 16) and following["text"] == "total"

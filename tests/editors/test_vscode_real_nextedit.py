@@ -96,6 +96,11 @@ def test_rename_then_tab_tab_applies_the_next_edit_in_the_workbench(
             time.sleep(0.2)
         page.screenshot(path=str(artifacts / "next-edit-applied.png"))
         assert saved.splitlines()[:2] == ["def area(total):", "    double = total * 2  # count"], saved
+        # The edit's command reached the server (VS Code runs it through the language client).
+        deadline = time.monotonic() + 20
+        while '"command": "slm.acceptedNextEdit"' not in (log := code.output_channel_log()) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert "Sending request 'workspace/executeCommand" in log and '"command": "slm.acceptedNextEdit"' in log, log[-3000:]
     finally:
         if browser is not None:
             browser.close()
