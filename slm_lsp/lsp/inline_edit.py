@@ -2,7 +2,9 @@
 
 Clients that already speak it (sidekick.nvim, copilot-lsp for Neovim) work unchanged:
 params ``{textDocument: {uri, version}, position}``, result ``{edits: [{text, textDocument:
-{uri, version}, range}]}`` — the entries are alternatives, nearest first. A request whose
+{uri, version}, range, command}]}`` — the entries are alternatives, nearest first; each
+edit's ``command`` (``slm.acceptedNextEdit``) is run by the editor when it applies the edit,
+so ``slm/status`` counts accepted proposals against answered requests. A request whose
 ``version`` is not the document's current one (the user typed on) is answered with no
 edits, and so is one whose document changed while the suggestion was computed. The
 suggestions come from ``slm_lsp.nextedit``; this module only translates.
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from slm_lsp.lsp.server import SlmLanguageServer
 
 INLINE_EDIT_METHOD = "textDocument/copilotInlineEdit"
+ACCEPTED_NEXT_EDIT = "slm.acceptedNextEdit"
 EXPERIMENTAL = {"copilotInlineEdit": {"predictors": ["propagation"]}}
 """Advertised under ``capabilities.experimental`` (LSP has no standard entry for it)."""
 
@@ -50,7 +53,18 @@ def register_inline_edit(server: SlmLanguageServer) -> None:
         found = await asyncio.to_thread(ls.next_edits.suggest, document.uri, cursor, text=text)
         if document.version != version or document.source != text:
             return {"edits": []}  # the user typed on while it was computed
-        return {"edits": _edits(ls, found)}
+        edits = _edits(ls, found)
+        ls.next_edits.answered += bool(edits)
+        return {"edits": edits}
+
+    @server.command(ACCEPTED_NEXT_EDIT)
+    def accepted(ls: Any, *args: Any) -> None:
+        """The editor applied a proposal: counted for slm/status (the argument is the edited uri).
+        ``ls`` is untyped: pygls resolves a command's hints at run time, and the server class
+        is imported only for type checking here (it imports this module)."""
+        if len(args) != 1 or not isinstance(args[0], dict) or not isinstance(args[0].get("uri"), str):
+            raise JsonRpcInvalidParams(f"{ACCEPTED_NEXT_EDIT} needs [{{uri}}]")
+        ls.next_edits.accepted += 1
 
 
 def changes(events: Any) -> list[Change]:
@@ -92,5 +106,7 @@ def _edits(ls: SlmLanguageServer, found: Suggestions) -> list[dict[str, Any]]:
             "textDocument": {"uri": document.uri, "version": document.version},
             "range": {"start": {"line": start[0], "character": start[1]},
                       "end": {"line": end[0], "character": end[1]}},
+            "command": {"title": "Accepted next edit", "command": ACCEPTED_NEXT_EDIT,
+                        "arguments": [{"uri": document.uri}]},
         })
     return edits

@@ -260,7 +260,7 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
             "cache": service.cache_status(),
             "backend": describe(pipeline.engine) if pipeline else {"name": service.settings.backend},
             "config": {"sources": ls.config.sources(), "settings": service.settings.as_camel_dict()},
-            "nextEdit": ls.next_edits.history.stats(),
+            "nextEdit": ls.next_edits.stats(),
         }
 
     @server.feature(types.SHUTDOWN)

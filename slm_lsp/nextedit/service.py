@@ -34,6 +34,13 @@ class NextEdits:
         self.gate = gate
         self.history = history or EditHistory(gate)
         self.limit = limit
+        self.answered = 0  # requests that got at least one proposal
+        self.accepted = 0  # proposals the editor reports applied (the edits' command)
+
+    def stats(self) -> dict[str, int]:
+        """What slm/status shows: tracked documents and hunks, answered and accepted proposals
+        (their ratio is the acceptance rate an offline replay cannot measure)."""
+        return {**self.history.stats(), "answered": self.answered, "accepted": self.accepted}
 
     def suggest(self, uri: str, cursor: int | None = None, *, text: str | None = None) -> Suggestions:
         """Proposals after the latest hunk of ``uri``; nothing when ``text`` (the editor's

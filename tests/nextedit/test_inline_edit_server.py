@@ -60,12 +60,29 @@ def test_request_and_result_have_copilots_shape(server: tuple[RawServer, dict[st
     response = _ask(raw, uri, 2, 0, 14)
     assert set(response["result"]) == {"edits"}
     edits = response["result"]["edits"]
+    accepted = {"title": "Accepted next edit", "command": "slm.acceptedNextEdit", "arguments": [{"uri": uri}]}
     assert edits == [
         {"text": "total", "textDocument": {"uri": uri, "version": 2},
-         "range": {"start": {"line": 1, "character": 13}, "end": {"line": 1, "character": 18}}},
+         "range": {"start": {"line": 1, "character": 13}, "end": {"line": 1, "character": 18}}, "command": accepted},
         {"text": "total", "textDocument": {"uri": uri, "version": 2},
-         "range": {"start": {"line": 2, "character": 11}, "end": {"line": 2, "character": 16}}},
+         "range": {"start": {"line": 2, "character": 11}, "end": {"line": 2, "character": 16}}, "command": accepted},
     ]  # nearest first; not the comment, not other()'s parameter
+
+
+def test_the_accept_command_is_advertised_and_counted(server: tuple[RawServer, dict[str, Any]], workspace: Path) -> None:
+    raw, answer = server
+    assert "slm.acceptedNextEdit" in answer["result"]["capabilities"]["executeCommandProvider"]["commands"]
+    uri = (workspace / "area.py").as_uri()
+    _open(raw, uri, SOURCE)
+    _rename(raw, uri, 0, 9, 14, "total", version=2)
+    command = _ask(raw, uri, 2, 0, 14)["result"]["edits"][0]["command"]
+    assert _ask(raw, uri, 1, 0, 14)["result"] == {"edits": []}  # stale: not counted as answered
+    done = raw.request("workspace/executeCommand", {"command": command["command"], "arguments": command["arguments"]})
+    assert "error" not in done, done
+    bad = raw.request("workspace/executeCommand", {"command": command["command"], "arguments": []})
+    assert bad["error"]["code"] == -32602 and "needs [{uri}]" in bad["error"]["message"]
+    status = raw.request("slm/status", {})["result"]
+    assert (status["nextEdit"]["answered"], status["nextEdit"]["accepted"]) == (1, 1)
 
 
 def test_a_stale_version_gets_no_edits(server: tuple[RawServer, dict[str, Any]], workspace: Path) -> None:
@@ -91,5 +108,5 @@ def test_an_excluded_files_edits_never_reach_the_history(server: tuple[RawServer
     assert _ask(raw, secret_uri, 3, 0, 10)["result"] == {"edits": []}
     assert _ask(raw, user_uri, 1, 2, 0)["result"] == {"edits": []}
     status = raw.request("slm/status", {})["result"]
-    assert status["nextEdit"] == {"documents": 1, "hunks": 0}  # only user.py is tracked, unedited
+    assert status["nextEdit"] == {"documents": 1, "hunks": 0, "answered": 0, "accepted": 0}  # only user.py, unedited
     assert CANARY not in str(status)

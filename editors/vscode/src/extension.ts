@@ -44,6 +44,7 @@ import {
 } from './messages';
 import { Debouncer, PREFETCH_METHOD, PrefetchParams, prefetchParams } from './prefetch';
 import { ServerLogReader, StderrTail } from './serverlog';
+import { NextEditView } from './nexteditview';
 import { StatusModel } from './status';
 import { EditFlow } from './edit';
 
@@ -121,6 +122,7 @@ class Controller implements vscode.Disposable {
       }),
       vscode.window.onDidChangeTextEditorSelection((event) => this.cursorRests(event.textEditor)),
       { dispose: () => this.prefetch.clear() },
+      new NextEditView(() => this.client, (document) => vscode.languages.match(DOCUMENT_SELECTOR, document) > 0, this.output),
     );
     this.render();
     this.item.show();

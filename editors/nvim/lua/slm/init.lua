@@ -5,6 +5,7 @@
 
 local compat = require('slm.compat')
 local ghost = require('slm.ghost')
+local nextedit = require('slm.nextedit')
 local text = require('slm.text')
 
 local api = vim.api
@@ -22,6 +23,7 @@ local defaults = {
   disabled_filetypes = { 'help', 'gitcommit', 'gitrebase', 'hgcommit', 'svn', 'markdown', 'text', '' },
   root_markers = { '.git', 'pyproject.toml', 'package.json', 'Cargo.toml', 'go.mod', '.hg' },
   debounce_ms = 75,
+  next_edit = { enabled = true, delay_ms = 600 }, -- next-edit proposals after a pause in editing
   native = 'auto', -- 'auto': vim.lsp.inline_completion on >= 0.12; true / false to force
   keymaps = {
     accept = '<Tab>', -- falls back to the key's own meaning when nothing is shown
@@ -303,6 +305,13 @@ local function wire_buffer(bufnr)
   on('BufEnter', function()
     ghost.prefetch(bufnr, true)
   end)
+  -- Next-edit proposals (both display paths): asked after a pause, dropped on any edit.
+  on({ 'TextChanged', 'TextChangedI' }, function()
+    nextedit.on_text_changed(bufnr)
+  end)
+  on('BufLeave', function()
+    nextedit.discard()
+  end)
   if use_native() then
     return
   end
@@ -364,6 +373,7 @@ end
 
 function M.stop()
   ghost.dismiss()
+  nextedit.discard()
   local client = M.client()
   M.client_id = nil
   if client then
@@ -439,8 +449,14 @@ function M.accept(what)
   return ghost.accept(what or 'all')
 end
 
+--- Jump to the pending next edit, or apply it when the cursor is there. Returns whether it did.
+function M.next_edit()
+  return nextedit.jump_or_apply()
+end
+
 function M.dismiss()
   ghost.dismiss()
+  nextedit.discard()
 end
 
 function M.suggest()
@@ -479,7 +495,12 @@ end
 
 local actions = {
   accept = function()
-    M.accept('all')
+    if not M.accept('all') then
+      nextedit.jump_or_apply()
+    end
+  end,
+  next_edit = function()
+    nextedit.jump_or_apply()
   end,
   accept_word = function()
     M.accept('word')
@@ -508,7 +529,10 @@ local function set_keymaps()
       vim.keymap.set('i', lhs, function()
         if use_native() then
           if name == 'accept' then
-            return vim.lsp.inline_completion.get() and '' or fallback()
+            if vim.lsp.inline_completion.get() then
+              return ''
+            end
+            return nextedit.pending() and command or fallback()
           elseif name == 'accept_word' or name == 'accept_line' then
             local partial = native_partial(name == 'accept_word' and 'word' or 'line')
             return vim.lsp.inline_completion.get({ on_accept = partial }) and '' or fallback()
@@ -517,12 +541,19 @@ local function set_keymaps()
           end
           return fallback()
         end
-        if name == 'suggest' or ghost.visible() then
+        if name == 'suggest' or ghost.visible() or (name == 'accept' and nextedit.pending()) then
           return command
         end
         return fallback()
       end, { expr = true, silent = true, desc = 'slm-lsp: ' .. name:gsub('_', ' ') })
     end
+  end
+  local lhs = M.config.keymaps and M.config.keymaps.accept
+  if lhs and lhs ~= '' then
+    -- Normal mode: the key jumps to / applies a pending next edit, else keeps its meaning.
+    vim.keymap.set('n', lhs, function()
+      return nextedit.pending() and "<Cmd>lua require('slm')._action('next_edit')<CR>" or lhs
+    end, { expr = true, silent = true, desc = 'slm-lsp: jump to / apply the next edit' })
   end
 end
 
@@ -611,6 +642,22 @@ function M.setup(opts)
     M.config.filetypes = opts.filetypes
   end
   vim.cmd('highlight default link SlmSuggestion Comment')
+  vim.cmd('highlight default link SlmNextEditDelete DiffDelete')
+  vim.cmd('highlight default link SlmNextEditInsert DiffAdd')
+  vim.cmd('highlight default link SlmNextEditSign DiffChange')
+  nextedit.configure({
+    delay_ms = M.config.next_edit.delay_ms,
+    get_client = function(bufnr)
+      local client = M.client()
+      if client and compat.buf_is_attached(bufnr, client.id) then
+        return client
+      end
+      return nil
+    end,
+    enabled = function(bufnr)
+      return M.config.next_edit.enabled ~= false and M.enabled(bufnr)
+    end,
+  })
   ghost.configure({
     debounce_ms = M.config.debounce_ms,
     hl_group = M.config.hl_group,
