@@ -53,6 +53,7 @@ export const SERVER_OPTIONS: Readonly<Record<string, 'number' | 'string' | 'bool
   remotePrompt: 'string',
   actionsModel: 'string',
   actionsIdleSeconds: 'number',
+  suffixExtract: 'boolean',
 };
 
 export interface Settings {
