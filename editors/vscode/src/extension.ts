@@ -324,14 +324,16 @@ class Controller implements vscode.Disposable {
   /**
    * The model just became ready: a request made while it loaded was answered empty, and VS
    * Code asks again only on the next key. Ask now, so a user who typed during the load sees
-   * the suggestion at the cursor without typing again.
+   * the suggestion at the cursor without typing again. An explicit trigger shows ghost text
+   * even where the user switched inline suggestions off, so that setting is asked first.
    */
   private askAgainAtTheCursor(): void {
     const editor = vscode.window.activeTextEditor;
     if (
       editor &&
       vscode.languages.match(DOCUMENT_SELECTOR, editor.document) > 0 &&
-      isLanguageEnabled(this.settings.enable, editor.document.languageId)
+      isLanguageEnabled(this.settings.enable, editor.document.languageId) &&
+      vscode.workspace.getConfiguration('editor', editor.document).get<boolean>('inlineSuggest.enabled', true)
     ) {
       void vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
     }
