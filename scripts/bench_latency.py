@@ -117,6 +117,7 @@ class LspClient:
         self._next_id = 0
         self._pending: dict[int, Pending] = {}
         self.notifications: list[tuple[float, dict[str, Any]]] = []
+        self._closed: str | None = None  # why no answer can come any more
         self._reader = asyncio.get_running_loop().create_task(self._read_loop())
 
     @classmethod
@@ -134,6 +135,7 @@ class LspClient:
             while True:
                 line = await stdout.readline()
                 if not line:
+                    await self._output_closed()
                     return
                 if line in (b"\r\n", b"\n"):
                     break
@@ -155,6 +157,19 @@ class LspClient:
             else:
                 self.notifications.append((arrived, message))
 
+    async def _output_closed(self) -> None:
+        """The server closed its output (it exited or crashed): fail every waiting call at once
+        instead of letting the benchmark wait for answers that cannot come."""
+        try:
+            code = await asyncio.wait_for(self.process.wait(), 5)
+        except TimeoutError:
+            code = None
+        self._closed = f"the server closed its output (exit code {code}); see its log"
+        for pending in self._pending.values():
+            if not pending.future.done():
+                pending.future.set_exception(ConnectionError(self._closed))
+        self._pending.clear()
+
     def _send(self, message: dict[str, Any]) -> None:
         body = json.dumps(message).encode()
         assert self.process.stdin is not None
@@ -163,12 +178,17 @@ class LspClient:
     def request(self, method: str, params: Any, on_done: Callable[[float, dict[str, Any]], None] | None = None) -> Pending:
         self._next_id += 1
         future: asyncio.Future[tuple[float, dict[str, Any]]] = asyncio.get_running_loop().create_future()
-        self._send({"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params})
         pending = Pending(self._next_id, method, time.perf_counter(), future, on_done)
+        if self._closed is not None:
+            future.set_exception(ConnectionError(self._closed))
+            return pending
+        self._send({"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params})
         self._pending[self._next_id] = pending
         return pending
 
     def notify(self, method: str, params: Any) -> None:
+        if self._closed is not None:
+            return  # nobody is listening
         self._send({"jsonrpc": "2.0", "method": method, "params": params})
 
     def cancel(self, request_id: int) -> float:

@@ -183,8 +183,12 @@ class Bench:
         """Open, rest, type one key and wait: the first key's suggestion (run before any other
         pass on the target, so only the prefetch can have warmed the cache)."""
         uri = (self.workspace / target.relpath).as_uri()
-        probe = await lsp_replay.first_key_probe(lsp, target, uri, wait_open=self.args.wait_open)
+        probe, warm = await lsp_replay.first_key_probe(lsp, target, uri, wait_open=self.args.wait_open)
         self.probes.setdefault(f"{model} first key", []).append(vars(probe) | {"file": target.relpath})
+        if warm is not None:
+            self.probes.setdefault(f"{model} warm key", []).append(vars(warm) | {"file": target.relpath})
+        else:
+            self.notes.append(f"{model} first-key probe {target.relpath}:{target.line + 1}: no later key ran the model")
         self.progress(f"{model} first-key probe {target.relpath}:{target.line + 1}")
 
     async def accept_probe(self, lsp: Any, target: Target, model: str) -> None:
@@ -313,9 +317,17 @@ def render(bench: Bench, wall: float) -> tuple[str, dict[str, Any]]:
 
     gemma = "gemma-3-270m"
     ours_h = pick("slm-lsp", gemma, args.rate)
+    # Two warm figures. While typing, most shown answers are the typed-ahead rest of an earlier
+    # suggestion (no model call, ~10 ms), so their p50 says nothing of the model's speed; the
+    # targets compare with a warm model run: the first-key probe's later key that ran the model.
     warm = [x for r in ours_h for x in r["warm_latencies_s"]]
-    warm_p50 = scoring.pct(warm, 50)
+    summary["typing_shown_p50_s"] = scoring.pct(warm, 50)
+    warm_keys = [p["latency_s"] for p in bench.probes.get(f"{gemma} warm key", []) if p["latency_s"] is not None]
+    warm_p50 = scoring.pct(warm_keys, 50)
     summary["warm_p50_s"] = warm_p50
+    out.append(f"| warm p50, embedded: a key that runs the model on a warm cache (first-key probes, later key) | "
+               f"{_s(warm_p50)} s (n={len(warm_keys)}); shown while typing on: p50 {_s(summary['typing_shown_p50_s'])} s "
+               f"over {len(warm)} | denominator |")
     slow = pick("slm-lsp", gemma, args.slow_rate)
     in_time = [r["in_time_after_first"] for r in slow if r["in_time_after_first"] is not None]
     stalls = [r["stall_chain"] for r in slow if r.get("stall_chain") is not None]

@@ -280,20 +280,35 @@ def test_probes_time_the_first_key_and_the_answer_after_an_accept(tmp_path: Path
     uri = (workspace / "s" / "x.py").as_uri()
     options = {**UNTIMED, "nThreads": 1, "maxTokensSingle": 8, "maxTokensMulti": 8}
 
-    async def drive() -> tuple[lsp_replay.Probe, tuple[lsp_replay.Probe, lsp_replay.Probe] | None, dict]:
+    async def drive() -> tuple[tuple[lsp_replay.Probe, lsp_replay.Probe | None], tuple[lsp_replay.Probe, lsp_replay.Probe] | None, dict]:
         command = [sys.executable, "-m", "slm_lsp", "serve", "--model", str(model)]
         with (tmp_path / "server.log").open("wb") as log_file:
             client = await lsp_replay.start_server(command, workspace, options, log_file)
             try:
-                first = await lsp_replay.first_key_probe(client, target, uri, wait_open=0.5)
+                first, warm = await lsp_replay.first_key_probe(client, target, uri, wait_open=0.5)
                 pair = await lsp_replay.accept_probe(client, target, uri, wait_open=0.5)
-                return first, pair, await client.status()
+                return (first, warm), pair, await client.status()
             finally:
                 await client.close()
 
-    first, pair, status = asyncio.run(drive())
+    (first, warm), pair, status = asyncio.run(drive())
     assert first.latency_s is not None and first.prompt_tokens
+    # The greedy model's "x…" is not what the target types next, so the second key runs the model.
+    assert warm is not None and warm.model_run and warm.latency_s is not None and warm.reused_tokens
     assert pair is not None, "the greedy model always suggests something"
     accepted, after = pair
     assert accepted.shown and after.latency_s is not None
     assert status["jobs"]["stopReasons"].get("cache", 0) >= 1, status["jobs"]  # served from the speculation
+
+
+def test_a_server_that_exits_at_once_fails_the_start_instead_of_hanging(tmp_path: Path) -> None:
+    """A server that dies before answering (a bad flag, a broken install) fails ``start_server``
+    with the exit code, within seconds, rather than leaving the benchmark waiting forever."""
+    command = [sys.executable, "-c", "import sys; sys.exit(3)"]
+
+    async def drive() -> None:
+        with (tmp_path / "server.log").open("wb") as log_file:
+            await asyncio.wait_for(lsp_replay.start_server(command, tmp_path, {}, log_file), timeout=20)
+
+    with pytest.raises(ConnectionError, match="exit code 3"):
+        asyncio.run(drive())

@@ -180,6 +180,12 @@ class Probe:
     shown: bool
     prompt_tokens: int | None = None
     reused_tokens: int | None = None
+    stop_reason: str | None = None
+
+    @property
+    def model_run(self) -> bool:
+        """Whether the model was run for it (not the rest of an earlier suggestion, not a cache hit)."""
+        return self.stop_reason not in (None, "cache", "typed-ahead")
 
 
 async def _ask(client: LspClient, doc: Document, offset: int) -> tuple[float, dict[str, Any]]:
@@ -207,23 +213,36 @@ async def _settled_status(client: LspClient) -> dict[str, Any]:
 def _probe(latency: float, text: str, status: dict[str, Any]) -> Probe:
     last = status.get("last") or {}
     return Probe(latency_s=latency, shown=bool(text.strip()), prompt_tokens=last.get("prompt_tokens"),
-                 reused_tokens=last.get("reused_tokens"))
+                 reused_tokens=last.get("reused_tokens"), stop_reason=last.get("stopReason"))
 
 
 async def first_key_probe(client: LspClient, target: Target, uri: str, *, wait_open: float,
-                          debounce: float = 0.3) -> Probe:
+                          debounce: float = 0.3, think: float = 0.3, warm_keys: int = 6) -> tuple[Probe, Probe | None]:
     """Open the file, rest ``wait_open`` s (the editor's prefetch at the cursor after
     ``debounce``), type the first key of the target and wait for its answer: the first key's
-    suggestion a user who starts typing after reading sees."""
+    suggestion a user who starts typing after reading sees. Then type on, one key every
+    ``think`` s after each answer, until a key makes the model run again (a key that continues
+    the shown suggestion is answered from memory): that answer is the warm latency the first
+    key is compared with — a model run after a one-key edit, on the same file and machine.
+    Returns (the first key, the warm key or None when no key within ``warm_keys`` ran the model)."""
     doc = Document(client, uri, target.document, target.language)
     await asyncio.sleep(min(debounce, wait_open))
     client.notify("slm/prefetch", {"textDocument": {"uri": uri}, "position": doc.position(target.offset)})
     await asyncio.sleep(max(0.0, wait_open - debounce))
     doc.insert(target.offset, target.typed[0])
     latency, seen = await _ask(client, doc, target.offset + 1)
-    status = await _settled_status(client)
+    first = _probe(latency, seen["text"], await _settled_status(client))
+    warm = None
+    for position in range(1, min(len(target.typed), warm_keys + 1)):
+        await asyncio.sleep(think)
+        doc.insert(target.offset + position, target.typed[position])
+        latency, seen = await _ask(client, doc, target.offset + position + 1)
+        probe = _probe(latency, seen["text"], await _settled_status(client))
+        if probe.model_run:
+            warm = probe
+            break
     client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
-    return _probe(latency, seen["text"], status)
+    return first, warm
 
 
 async def accept_probe(client: LspClient, target: Target, uri: str, *, wait_open: float,
