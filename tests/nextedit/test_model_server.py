@@ -107,3 +107,18 @@ def test_propagation_only_when_the_setting_says_so(sweep_like_model: Path, clean
         if raw.process.poll() is None:
             raw.process.kill()
             raw.process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(("file_name", "name", "expected"), [
+    ("sweep-next-edit-1.5b.q8_0.v2.gguf", "Qwen2.5 Coder 1.5B", "sweep"),  # by its catalog entry
+    ("zed-industries_zeta-Q4_K_M.gguf", "Qwen2.5 Coder 7B", "zeta"),
+    ("qwen2.5-coder-0.5b-q8_0.gguf", "Qwen2.5 Coder 0.5B", None),  # a completion model
+])
+def test_the_catalog_entry_of_the_loaded_file_names_the_format(file_name: str, name: str, expected: str | None) -> None:
+    from types import SimpleNamespace
+
+    from slm_lsp.lsp.inline_edit import model_format
+
+    engine = SimpleNamespace(name=name, info=SimpleNamespace(path=Path("/models") / file_name))
+    assert model_format("auto", engine) == expected
+    assert model_format("propagation", engine) is None
