@@ -46,7 +46,7 @@ class NextEdits:
         self.accepted = 0  # proposals the editor reports applied (the edits' command)
         self.model_runs = 0  # model predictions that ran the model
         self.model_proposals = 0  # proposals they returned
-        self.last_model: dict[str, object] = {}  # format, stop reason, tokens and ms of the latest
+        self.last_prediction = Prediction()  # the latest model prediction (the evaluation counts its ending)
 
     def stats(self) -> dict[str, int]:
         """What slm/status shows: tracked documents and hunks, answered and accepted proposals
@@ -72,6 +72,7 @@ class NextEdits:
                 text: str | None = None, cancelled: Callable[[], bool] = lambda: False) -> Suggestions:
         """Proposals of next-edit model format ``fmt`` run on ``runner`` (call it on the model
         worker thread); nothing for an untracked, excluded or out-of-date document."""
+        self.last_prediction = Prediction()
         document = self.history.document(uri)
         if document is None or (text is not None and document.text != text) or self.gate.check_uri(uri).excluded:
             return Suggestions()
@@ -81,7 +82,6 @@ class NextEdits:
         if found.stop_reason != "none":
             self.model_runs += 1
             self.model_proposals += len(found.proposals[:self.limit])
-        self.last_model = {"format": fmt, "stopReason": found.stop_reason, "promptTokens": found.prompt_tokens,
-                           "generatedTokens": found.generated_tokens, "ms": round(found.ms, 1)}
+        self.last_prediction = found
         proposals = found.proposals[:self.limit]
         return Suggestions(proposals, {uri: document.text} if proposals else {})

@@ -1,10 +1,9 @@
 """The model predictor over the wire: the real server, a real llama.cpp model, Copilot's request.
 
-The model is a tiny one around the real Qwen2.5 vocabulary, named like Sweep's GGUF so the
-server picks the Sweep format by itself, with weights made so that greedy decoding writes a
-chosen answer (``build_tiny_model(successors=...)``): what a trained model would write is not
-available here, so the test scripts the model's words while the prompt, the engine on the
-model worker thread, the stop at ``<|file_sep|>``, the diff and the LSP result are real.
+The model is ``sweep_like_model`` (conftest): a tiny one around the real Qwen2.5 vocabulary,
+named like Sweep's GGUF so the server picks the Sweep format by itself, whose greedy answer is
+scripted (``ANSWER``); the prompt, the engine on the model worker thread, the stop at
+``<|file_sep|>``, the diff and the LSP result are real.
 """
 
 from __future__ import annotations
@@ -16,29 +15,11 @@ from typing import Any
 
 import pytest
 
-from slm_lsp.engine.local_engine import Engine
 from tests.conftest import SERVER_COMMAND
 from tests.raw_lsp import RawServer
-from tests.tiny_models import build_tiny_model, tiny_model_path
 
 METHOD = "textDocument/copilotInlineEdit"
 SOURCE = "def area(count):\n    return count * 2\n"
-ANSWER = "def area(total):\n    return total * 3\n\n"  # the window rewritten, then its block's newline
-FILE_SEP = 151664
-
-
-@pytest.fixture(scope="module")
-def sweep_like_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tokenizer = Engine.load(tiny_model_path("qwen2.5-coder"), n_ctx=256, n_threads=1)
-    try:
-        last = tokenizer.tokenize("updated/area.py\n")[-1]  # the prompt's last token
-        chain = [last, *tokenizer.tokenize(ANSWER), FILE_SEP]
-    finally:
-        tokenizer.close()
-    assert len(set(chain)) == len(chain), "the scripted answer needs distinct tokens"
-    path = tmp_path_factory.mktemp("models") / "tiny-sweep-next-edit.gguf"
-    return build_tiny_model("qwen2.5-coder", path, tied_output=False, name="tiny sweep next-edit",
-                            successors=dict(zip(chain, chain[1:])))
 
 
 def _server(model: Path, env: dict[str, str], workspace: Path, options: dict[str, Any]) -> RawServer:
