@@ -104,6 +104,9 @@ async def _model_suggestions(ls: SlmLanguageServer, document: Any, cursor: int, 
         return await service.run(job, key=f"next-edit:{uri}")
     except RequestSuperseded:
         return Suggestions()
+    except Exception:  # the model predictor is an extra: propagation's answer must still go out
+        log.exception("next-edit model prediction failed")
+        return Suggestions()
 
 
 def model_format(setting: str, engine: Any) -> str | None:
