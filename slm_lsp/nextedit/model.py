@@ -172,4 +172,4 @@ def choose_format(setting: str, *, catalog_format: str | None, model_name: str, 
 
 
 _ZETA = re.compile(r"(?<![a-z])zeta(?![a-z])", re.IGNORECASE)
-_SWEEP = re.compile(r"sweep[\w.-]*next[\s_.-]?edit", re.IGNORECASE)
+_SWEEP = re.compile(r"sweep[\w.\s-]*?next[\s_.-]?edit", re.IGNORECASE)

@@ -331,6 +331,8 @@ def test_sweep_parse(output: str, window: str, expected: str) -> None:
     ("auto", None, "zeta", "model.gguf", "zeta"),
     ("auto", None, "Zed Industries Zeta", "zed-industries_zeta-Q4_K_M.gguf", "zeta"),
     ("auto", None, "Qwen2.5 Coder", "sweep-next-edit-1.5b.q8_0.v2.gguf", "sweep"),
+    ("auto", None, "Sweep Next Edit 1.5B", "model.gguf", "sweep"),
+    ("auto", None, "sweep", "sweep.gguf", None),  # "sweep" alone is not the next-edit model
     ("auto", None, "zetacode", "z.gguf", None),  # a longer word is not Zeta
     ("propagation", "sweep", "sweep next edit", "x.gguf", None),
     ("zeta", None, "Qwen2.5 Coder", "x.gguf", "zeta"),

@@ -1,8 +1,8 @@
 """The model predictor over the wire: the real server, a real llama.cpp model, Copilot's request.
 
-The model is ``sweep_like_model`` (conftest): a tiny one around the real Qwen2.5 vocabulary,
+The model is ``sweep_like_model`` (tests/conftest.py): a tiny one around the real Qwen2.5 vocabulary,
 named like Sweep's GGUF so the server picks the Sweep format by itself, whose greedy answer is
-scripted (``ANSWER``); the prompt, the engine on the model worker thread, the stop at
+scripted (``tests.conftest.SWEEP_ANSWER``); the prompt, the engine on the model worker thread, the stop at
 ``<|file_sep|>``, the diff and the LSP result are real.
 """
 
