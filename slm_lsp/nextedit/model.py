@@ -25,7 +25,6 @@ so the vocabulary (unlike FIM) cannot tell.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -36,9 +35,6 @@ from slm_lsp.nextedit.rewrite import range_edits
 from slm_lsp.privacy import GateError, PrivacyGate, PromptPiece
 
 FORMATS = ("zeta", "sweep")
-SETTINGS = ("auto", "propagation", *FORMATS)
-"""Values of the ``nextEditPredictor`` setting: ``auto`` (the model's format if it is a
-next-edit model), ``propagation`` (no model predictor), or a format forced."""
 ROLE = "model"  # the Proposal role of model proposals
 
 Segment = int | PromptPiece
@@ -100,7 +96,6 @@ class Prediction:
     stop_reason: str = "none"  # "none": no prompt could be built (nothing gated in, no room)
     prompt_tokens: int = 0
     generated_tokens: int = 0
-    ms: float = 0.0
 
 
 def to_ids(gate: PrivacyGate, runner: Runner, segments: Sequence[Segment]) -> list[int]:
@@ -130,7 +125,6 @@ def admitted(gate: PrivacyGate, text: str, source: str, kind: str) -> PromptPiec
 def predict(fmt: Format, request: Request, runner: Runner, special: Special,
             cancelled: Callable[[], bool] = lambda: False) -> Prediction:
     """Run ``fmt`` once for ``request`` (on the model worker thread) and diff its rewrite."""
-    started = time.perf_counter()
     try:
         prompt = fmt.build(request, runner, special)
     except GateError:
@@ -151,7 +145,6 @@ def predict(fmt: Format, request: Request, runner: Runner, special: Special,
         edits.sort(key=lambda e: (abs(e.start - request.cursor), e.start))
         result.proposals = [Proposal(request.uri, e.start, e.end, e.text, ROLE, request.text[e.start:e.end])
                             for e in edits]
-    result.ms = (time.perf_counter() - started) * 1000
     return result
 
 
