@@ -24,6 +24,7 @@ from slm_lsp.config.settings import DETERMINISTIC, Settings, SettingsError
 from slm_lsp.context import ContextEngine
 from slm_lsp.evaluation import Completion, Problem
 from slm_lsp.evaluation.cli import add_eval_arguments, run_from_args
+from slm_lsp.evaluation.nextedit_history import ModelVariant
 from slm_lsp.evaluation.workspace_command import run_workspace
 from slm_lsp.languages import language_for_path
 from slm_lsp.lsp.positions import PositionError, offset_at
@@ -139,8 +140,19 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
         return complete
 
+    def next_edit_model(args: argparse.Namespace) -> ModelVariant | str:
+        from slm_lsp.lsp.inline_edit import model_format
+
+        engine = _load(settings).engine
+        special = getattr(engine, "special_token", None)
+        fmt = model_format(args.next_edit_predictor, engine)
+        if fmt is None or special is None:
+            return (f"{engine.name} is not a next-edit model (no catalog entry or name says so); "
+                    "name its format with --next-edit-predictor zeta or sweep")
+        return ModelVariant(fmt, engine, special, args.model_cases)
+
     try:
-        return run_from_args(args, complete_factory)
+        return run_from_args(args, complete_factory, next_edit_model)
     except ModelFileError as exc:
         print(f"slm-lsp: {exc}", file=sys.stderr)
         return EXIT_USAGE

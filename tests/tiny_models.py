@@ -263,6 +263,7 @@ def build_tiny_model(
     tied_output: bool = True,
     greedy_token: int | None = None,
     counting: bool = False,
+    successors: dict[int, int] | None = None,
 ) -> Path:
     """Write a random-weight model around the real tokenizer of ``vocab`` to ``out_path``.
 
@@ -287,6 +288,10 @@ def build_tiny_model(
     ``counting`` (needs an untied output) makes greedy decoding emit the token after the last
     input token in vocabulary order, so the text runs on without ever repeating itself — what
     tests of streaming and cancellation need now that loops end a generation.
+    ``successors`` (needs an untied output) is counting with a chosen order: after token ``a``
+    greedy decoding emits ``successors[a]`` (after a token not in it, one of the successors), so a
+    test scripts what the model answers — a chain of distinct tokens ending in an end token —
+    and everything else (prompt, engine, stops) runs for real.
     """
     source = read_vocab_metadata(vocab)
     arch = decode_value(source["general.architecture"])
@@ -305,6 +310,10 @@ def build_tiny_model(
         raise ValueError("greedy_token needs tied_output=False and a token id of the vocabulary")
     if counting and (tied_output or greedy_token is not None):
         raise ValueError("counting needs tied_output=False and no greedy_token")
+    if successors is not None and (tied_output or greedy_token is not None or counting):
+        raise ValueError("successors needs tied_output=False, no greedy_token and no counting")
+    if successors is not None and len(set(successors.values())) != len(successors):
+        raise ValueError("successors must map to distinct tokens (an output row follows one token)")
 
     string, u32, f32 = GGUFValueType.STRING, GGUFValueType.UINT32, GGUFValueType.FLOAT32
     norm_eps_key = "layer_norm_epsilon" if shape.layernorm else "layer_norm_rms_epsilon"
@@ -384,6 +393,14 @@ def build_tiny_model(
         signs = np.where(rng.standard_normal((n_vocab, n_embd)) > 0, 1.0, -1.0).astype(np.float32)
         tensors["token_embd.weight"] = (50.0 * signs).astype(np.float16)
         tensors["output.weight"] = (0.1 * np.roll(signs, 1, axis=0)).astype(np.float16)
+    if successors is not None:
+        # As counting, with only the successors' output rows set (to their predecessor's vector).
+        signs = np.where(rng.standard_normal((n_vocab, n_embd)) > 0, 1.0, -1.0).astype(np.float32)
+        tensors["token_embd.weight"] = (50.0 * signs).astype(np.float16)
+        rows = np.zeros((n_vocab, n_embd), dtype=np.float16)
+        for before, after in successors.items():
+            rows[after] = (0.1 * signs[before]).astype(np.float16)
+        tensors["output.weight"] = rows
 
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)

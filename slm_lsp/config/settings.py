@@ -62,6 +62,11 @@ class Settings:
     # closed after actions_idle_seconds without one; None = the completion model.
     actions_model: str | None = None
     actions_idle_seconds: float = 300.0
+    # Next-edit suggestions (textDocument/copilotInlineEdit): edit propagation always; with a
+    # next-edit model (Zeta, Sweep) also its own prediction. "auto": the format of the loaded
+    # model if it is one (catalog entry, GGUF name); "propagation": never run the model;
+    # "zeta" / "sweep": use that prompt format whatever the model says it is.
+    next_edit_predictor: str = "auto"
 
     def replace(self, overrides: Mapping[str, Any]) -> Settings:
         """Return new settings with ``overrides`` (camelCase or snake_case keys) validated."""
@@ -179,7 +184,10 @@ def _validate(name: str, value: Any) -> Any:
     raise SettingsError(f"unknown setting '{camel}'")  # pragma: no cover - fields are listed above
 
 
-_CHOICES: dict[str, tuple[str, ...]] = {"backend": ("local", "openai"), "remote_prompt": ("tokens", "text")}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "backend": ("local", "openai"), "remote_prompt": ("tokens", "text"),
+    "next_edit_predictor": ("auto", "propagation", "zeta", "sweep"),
+}
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 

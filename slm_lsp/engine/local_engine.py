@@ -207,6 +207,12 @@ class Engine:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text))
 
+    def special_token(self, text: str) -> int | None:
+        """The id of ``text`` when the vocabulary holds it as one special token (next-edit
+        formats insert such markers by id), else None: then it is ordinary text."""
+        ids = list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))  # type: ignore[attr-defined]
+        return ids[0] if len(ids) == 1 and len(self.tokenize(text)) > 1 else None
+
     def detokenize(self, ids: Sequence[int]) -> str:
         raw: bytes = self._llm.detokenize(list(ids))  # type: ignore[attr-defined]
         return raw.decode("utf-8", errors="ignore")

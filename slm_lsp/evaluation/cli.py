@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from slm_lsp.evaluation.nextedit_command import add_next_edit_arguments, run_next_edit
+from slm_lsp.evaluation.nextedit_command import ModelFactory, add_next_edit_arguments, run_next_edit
 from slm_lsp.evaluation.problems import SETS, load_problems, select
 from slm_lsp.evaluation.runner import Completer, run_eval
 from slm_lsp.evaluation.sandbox import DEFAULT_TIMEOUT
@@ -53,10 +53,11 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     add_next_edit_arguments(parser)
 
 
-def run_from_args(args: argparse.Namespace, complete_factory: CompleterFactory) -> int:
+def run_from_args(args: argparse.Namespace, complete_factory: CompleterFactory,
+                  next_edit_model: ModelFactory | None = None) -> int:
     """Run the evaluation (or the self-test) that ``args`` describe; print the report."""
     if getattr(args, "next_edit", False):
-        return run_next_edit(args)  # needs no model
+        return run_next_edit(args, next_edit_model)  # a model only with --next-edit-predictor
     names = args.set if isinstance(args.set, list) else [args.set]
     if len(names) > 1 or names[0] not in SETS:
         print(f"slm-lsp eval: --set is one of {', '.join(SETS)} without --workspace (got {' '.join(names)})",

@@ -13,6 +13,11 @@ what the commit did next:
 - *exact*: applying the proposal alone gives the same text as applying hunk k+1 alone;
   *exact (any)*: the same for some later hunk.
 
+With a next-edit model (``ModelVariant``: its format, the loaded engine), the model
+predictor is asked at the same points, on the first ``ModelVariant.max_cases`` cases, and
+scored the same way in its own row (its first proposal, nearest the cursor), with how its
+generations ended and their token counts.
+
 Only files the privacy gate admits are mined (judged by path under the repository's
 current rules), and what is reported are counts, rates and times — never code.
 """
@@ -31,6 +36,7 @@ from pathlib import Path
 
 from slm_lsp.context.languages import grammar_for_path
 from slm_lsp.nextedit import EditHistory, NextEdits, Proposal
+from slm_lsp.nextedit.model import Runner, Special
 from slm_lsp.nextedit.roles import grammar_roles
 from slm_lsp.privacy import PrivacyGate
 
@@ -65,6 +71,25 @@ class CaseResult:
     seconds: float
 
 
+@dataclass(frozen=True)
+class ModelVariant:
+    """A next-edit model to score besides propagation: its format and the loaded engine."""
+
+    format: str
+    runner: Runner
+    special: Special
+    max_cases: int
+
+
+@dataclass
+class ModelRun:
+    """How one model prediction ended (for the report: no code, only counts)."""
+
+    stop_reason: str
+    prompt_tokens: int
+    generated_tokens: int
+
+
 @dataclass
 class NextEditReport:
     repository: str
@@ -73,38 +98,55 @@ class NextEditReport:
     commits_used: int = 0
     files_refused: int = 0  # by the privacy gate
     cases: list[CaseResult] = field(default_factory=list)
+    model_format: str | None = None
+    model_cases: list[CaseResult] = field(default_factory=list)
+    model_runs: list[ModelRun] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
-        cases = self.cases
-        answered = [c for c in cases if c.role is not None]
-        times = sorted(c.seconds * 1000 for c in cases)
-
-        def rate(hits: int, total: int) -> float | None:
-            return round(hits / total, 4) if total else None
-
-        return {
+        data: dict[str, object] = {
             "repository": self.repository,
             "multiFile": self.multi_file,
             "commitsScanned": self.commits_scanned,
             "commitsUsed": self.commits_used,
             "filesRefusedByGate": self.files_refused,
-            "cases": len(cases),
-            "answered": len(answered),
-            "coverage": rate(len(answered), len(cases)),
-            "locationHit": rate(sum(c.hit for c in cases), len(cases)),
-            "locationHitAny": rate(sum(c.hit_any for c in cases), len(cases)),
-            "exactMatch": rate(sum(c.exact for c in cases), len(cases)),
-            "exactMatchAny": rate(sum(c.exact_any for c in cases), len(cases)),
-            "precision": {"locationHit": rate(sum(c.hit for c in answered), len(answered)),
-                          "locationHitAny": rate(sum(c.hit_any for c in answered), len(answered)),
-                          "exactMatchAny": rate(sum(c.exact_any for c in answered), len(answered))},
-            "byRole": {role: {"answered": n, "hitAny": sum(c.hit_any for c in answered if c.role == role),
-                              "exactAny": sum(c.exact_any for c in answered if c.role == role)}
-                       for role, n in sorted(Counter(c.role for c in answered).items())},
-            "latencyMs": {"p50": _percentile(times, 0.5), "p95": _percentile(times, 0.95),
-                          "max": round(times[-1], 2) if times else None,
-                          "mean": round(statistics.fmean(times), 2) if times else None},
+            **_scores(self.cases),
         }
+        if self.model_format is not None:
+            runs = [r for r in self.model_runs if r.stop_reason != "none"]  # "none": no prompt was built
+            data["model"] = {
+                "format": self.model_format, **_scores(self.model_cases),
+                "stopReasons": dict(sorted(Counter(r.stop_reason for r in self.model_runs).items())),
+                "promptTokensMean": round(statistics.fmean(r.prompt_tokens for r in runs), 1) if runs else None,
+                "generatedTokensMean": round(statistics.fmean(r.generated_tokens for r in runs), 1) if runs else None,
+            }
+        return data
+
+
+def _scores(cases: list[CaseResult]) -> dict[str, object]:
+    answered = [c for c in cases if c.role is not None]
+    times = sorted(c.seconds * 1000 for c in cases)
+
+    def rate(hits: int, total: int) -> float | None:
+        return round(hits / total, 4) if total else None
+
+    return {
+        "cases": len(cases),
+        "answered": len(answered),
+        "coverage": rate(len(answered), len(cases)),
+        "locationHit": rate(sum(c.hit for c in cases), len(cases)),
+        "locationHitAny": rate(sum(c.hit_any for c in cases), len(cases)),
+        "exactMatch": rate(sum(c.exact for c in cases), len(cases)),
+        "exactMatchAny": rate(sum(c.exact_any for c in cases), len(cases)),
+        "precision": {"locationHit": rate(sum(c.hit for c in answered), len(answered)),
+                      "locationHitAny": rate(sum(c.hit_any for c in answered), len(answered)),
+                      "exactMatchAny": rate(sum(c.exact_any for c in answered), len(answered))},
+        "byRole": {role: {"answered": n, "hitAny": sum(c.hit_any for c in answered if c.role == role),
+                          "exactAny": sum(c.exact_any for c in answered if c.role == role)}
+                   for role, n in sorted(Counter(c.role for c in answered).items())},
+        "latencyMs": {"p50": _percentile(times, 0.5), "p95": _percentile(times, 0.95),
+                      "max": round(times[-1], 2) if times else None,
+                      "mean": round(statistics.fmean(times), 2) if times else None},
+    }
 
 
 def _percentile(ordered: list[float], q: float) -> float | None:
@@ -189,7 +231,7 @@ _TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
 
 
 def evaluate_commit(commit: Commit, repo: Path, gate: PrivacyGate, report: NextEditReport,
-                    clock: Callable[[], float] = time.perf_counter) -> None:
+                    clock: Callable[[], float] = time.perf_counter, model: ModelVariant | None = None) -> None:
     """Replay the commit's hunks one by one and score a prediction after each but the last."""
     uri = (repo / commit.path).as_uri()
     history = EditHistory(gate, max_hunks=MAX_HUNKS)
@@ -216,6 +258,13 @@ def evaluate_commit(commit: Commit, repo: Path, gate: PrivacyGate, report: NextE
         seconds = clock() - began
         later = [LineHunk(h.start + shift, h.end + shift, h.lines) for h in commit.hunks[k + 1:]]
         report.cases.append(_score(text, lines, proposals[0] if proposals else None, later, seconds))
+        if model is not None and len(report.model_cases) < model.max_cases:
+            began = clock()
+            found = edits.predict(model.format, model.runner, model.special, uri, cursor, text=text).proposals
+            seconds = clock() - began
+            report.model_cases.append(_score(text, lines, found[0] if found else None, later, seconds))
+            last = edits.last_prediction
+            report.model_runs.append(ModelRun(last.stop_reason, last.prompt_tokens, last.generated_tokens))
     report.commits_used += 1
 
 

@@ -301,6 +301,12 @@ class CompletionService:
                 if self._latest.get(key) is stop:
                     del self._latest[key]
 
+    def others_waiting(self) -> bool:
+        """Whether a job is queued besides the one running: a low-priority job (a model next
+        edit) checks this to give the model back to completions, as a prefetch does."""
+        with self._lock:
+            return self._waiting > 1
+
     def _finished_waiting(self, _future: Future[object]) -> None:
         with self._lock:
             self._waiting -= 1

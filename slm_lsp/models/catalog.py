@@ -10,8 +10,11 @@ load (an unknown key is a typo, not something to ignore), so a broken catalog is
 with the entry and key at fault instead of failing later during a download.
 
 Each entry has a ``role``: ``completion`` (the default: a base coder model for inline
-completions, the ``model`` setting) or ``actions`` (an instruct model with a chat template,
-for ``actionsModel``). ``doctor`` recommends one of each.
+completions, the ``model`` setting), ``actions`` (an instruct model with a chat template,
+for ``actionsModel``) or ``next-edit`` (a model trained to predict the next edit, used as
+``model``: it completes through its FIM tokens and its ``next_edit`` prompt format, ``zeta``
+or ``sweep``, drives the model predictor of ``textDocument/copilotInlineEdit``). ``doctor``
+recommends a completion and an actions model.
 """
 
 from __future__ import annotations
@@ -30,13 +33,15 @@ ENV_CACHE_DIR = "SLM_LSP_CACHE_DIR"
 HUB_URL = "https://huggingface.co"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _COMMIT = re.compile(r"[0-9a-f]{40}")
-ROLES = ("completion", "actions")
+ROLES = ("completion", "actions", "next-edit")
+NEXT_EDIT_FORMATS = ("zeta", "sweep")  # slm_lsp/nextedit's model formats (it may not be imported here)
 _REQUIRED = {
     "name": str, "description": str, "file": str, "quantization": str, "size_bytes": int,
     "size_exact": bool, "architecture": str, "fim_family": str, "license": str,
     "ram_gb": int, "cores": int,
 }  # fmt: skip
-_OPTIONAL = {"repository": str, "revision": str, "package": str, "sha256": str, "sha256_source": str, "role": str}
+_OPTIONAL = {"repository": str, "revision": str, "package": str, "sha256": str, "sha256_source": str, "role": str,
+             "next_edit": str}
 
 
 class CatalogError(Exception):
@@ -64,6 +69,7 @@ class CatalogEntry:
     sha256: str | None = None
     sha256_source: str | None = None
     role: str = "completion"
+    next_edit: str | None = None  # the next-edit prompt format the model was trained on (role "next-edit")
 
     @property
     def pinned(self) -> bool:
@@ -159,6 +165,10 @@ def _entry(item: object, number: int, path: Path) -> CatalogEntry:
             raise CatalogError(f"{where}: a 'sha256' needs a 'sha256_source' saying where it was published")
     if item.get("role", "completion") not in ROLES:
         raise CatalogError(f"{where}: 'role' must be one of {', '.join(ROLES)}")
+    if (item.get("role") == "next-edit") != ("next_edit" in item):
+        raise CatalogError(f"{where}: role \"next-edit\" and 'next_edit' (the prompt format) go together")
+    if "next_edit" in item and item["next_edit"] not in NEXT_EDIT_FORMATS:
+        raise CatalogError(f"{where}: 'next_edit' must be one of {', '.join(NEXT_EDIT_FORMATS)}")
     if "/" in item["file"] or item["file"] in (".", ".."):
         raise CatalogError(f"{where}: 'file' must be a plain file name")
     if item["size_bytes"] <= 0 or item["ram_gb"] <= 0 or item["cores"] <= 0:

@@ -82,6 +82,7 @@ class DocumentView:
     uri: str
     text: str
     grammar: str | None
+    source: str = ""  # the workspace-relative name shown in diffs and model prompts
 
 
 class EditHistory:
@@ -198,12 +199,12 @@ class EditHistory:
     def document(self, uri: str) -> DocumentView | None:
         with self._lock:
             document = self._documents.get(uri)
-            return None if document is None else DocumentView(document.uri, document.text, document.grammar)
+            return None if document is None else DocumentView(document.uri, document.text, document.grammar, document.source)
 
     def documents(self) -> list[DocumentView]:
         """Every tracked document, most recently edited first."""
         with self._lock:
-            return [DocumentView(d.uri, d.text, d.grammar) for d in reversed(self._documents.values())]
+            return [DocumentView(d.uri, d.text, d.grammar, d.source) for d in reversed(self._documents.values())]
 
     def stats(self) -> dict[str, int]:
         with self._lock:

@@ -109,3 +109,28 @@ def test_typing_discards_the_proposal_and_tab_keeps_its_meaning(start_editor: Ca
     editor.input("<Tab>")
     assert editor.lines() == before
     assert "    double = count * 2  # count" in editor.lines()
+
+
+def test_a_next_edit_models_proposal_is_drawn_and_applied(start_editor: Callable[..., Editor],
+                                                          sweep_like_model: Any) -> None:
+    """A change edit propagation has nothing for (a literal with no twin), so what is drawn is
+    the model predictor's proposal: the tiny Sweep-like model's scripted rewrite of the window
+    (tests/conftest.py ``SWEEP_ANSWER``), diffed into edits, nearest the cursor first."""
+    import sys
+
+    editor = start_editor(server=[sys.executable, "-m", "slm_lsp", "serve", "--model", str(sweep_like_model),
+                                  "--threads", "1"])
+    editor.lua("require('slm.nextedit').configure({ delay_ms = 300 })")
+    editor.open("area.py", "def area(count):\n    return count * 2\n")
+    editor.wait("the server's capabilities", lambda: editor.lua(
+        "return require('slm.nextedit').supported(require('slm').client())"))
+    editor.wait_ready()  # the model predictor runs once the model is loaded; before, propagation answers alone
+    editor.nvim.api.win_set_cursor(0, [2, 19])
+    editor.input("r3")  # 2 -> 3: no other 2 to propagate to
+    assert editor.lines() == ["def area(count):", "    return count * 3"]
+    shown = editor.wait("the model's proposal", lambda: _proposal(editor), timeout=60)
+    assert shown["range"] == (1, 11, 1, 16) and shown["text"] == "total"  # `count` on the cursor's line
+    editor.input("<Tab>")
+    assert editor.nvim.api.win_get_cursor(0) == [2, 11]
+    editor.input("<Tab>")
+    assert editor.lines() == ["def area(count):", "    return total * 3"]

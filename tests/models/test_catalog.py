@@ -124,7 +124,7 @@ def test_role_defaults_to_completion_and_is_checked(catalog: Path) -> None:
     catalog.write_text(text.replace("cores = 1\n", 'cores = 1\nrole = "actions"\n', 1))
     assert [entry.role for entry in load_catalog(catalog)] == ["actions", "completion", "completion"]
     catalog.write_text(text.replace("cores = 1\n", 'cores = 1\nrole = "chat"\n', 1))
-    with pytest.raises(CatalogError, match="'role' must be one of completion, actions"):
+    with pytest.raises(CatalogError, match="'role' must be one of completion, actions, next-edit"):
         load_catalog(catalog)
 
 
@@ -135,3 +135,25 @@ def test_pinned_means_a_full_commit_id(catalog: Path) -> None:
         assert replace(entry, revision=revision).pinned is pinned, revision
     embedded = find("gemma-3-270m", load_catalog(SHIPPED))
     assert embedded is not None and embedded.pinned  # a PyPI package: its version pins it
+
+
+def test_next_edit_models_name_their_prompt_format() -> None:
+    entries = load_catalog(SHIPPED)
+    next_edit = {entry.name: entry for entry in entries if entry.role == "next-edit"}
+    assert {name: entry.next_edit for name, entry in next_edit.items()} == {
+        "sweep-next-edit-1.5b": "sweep", "zeta-7b": "zeta"}
+    for entry in next_edit.values():
+        assert entry.pinned and entry.verified and entry.size_exact and entry.architecture == "qwen2"
+        assert entry.fim_family == "qwen2.5-coder" and entry.license == "apache-2.0"
+    assert all(entry.next_edit is None for entry in entries if entry.role != "next-edit")
+
+
+def test_next_edit_role_and_format_go_together(catalog: Path) -> None:
+    text = catalog.read_text()
+    catalog.write_text(text.replace("cores = 1\n", 'cores = 1\nrole = "next-edit"\nnext_edit = "sweep"\n', 1))
+    assert load_catalog(catalog)[0].next_edit == "sweep"
+    for extra, problem in (('role = "next-edit"\n', "go together"), ('next_edit = "zeta"\n', "go together"),
+                           ('role = "next-edit"\nnext_edit = "copilot"\n', "'next_edit' must be one of zeta, sweep")):
+        catalog.write_text(text.replace("cores = 1\n", f"cores = 1\n{extra}", 1))
+        with pytest.raises(CatalogError, match=problem):
+            load_catalog(catalog)

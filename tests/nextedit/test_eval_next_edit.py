@@ -78,3 +78,28 @@ def test_line_hunks_and_word_level_replay() -> None:
     for start, end, replacement in token_changes(old, new):
         text = text[:start] + replacement + text[end:]
     assert text == new and token_changes(old, new)[0] == (4, 7, "bar")
+
+
+def test_a_next_edit_model_is_scored_beside_propagation(repo: Path, sweep_like_model: Path) -> None:
+    # the model's answer is scripted (conftest), so its scores say nothing: the replay, the
+    # model runs and the report's shape are what is checked
+    done = _run(repo, "--json", "--model", str(sweep_like_model), "--threads", "1", "--next-edit-predictor", "auto")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    model = data["model"]
+    assert model["format"] == "sweep" and model["cases"] == data["cases"] == 2
+    assert model["stopReasons"] == {"end": 2} and model["answered"] == 2  # a full answer, diffed into edits
+    assert model["promptTokensMean"] > 20 and model["generatedTokensMean"] > 5
+    assert data["answered"] == 1  # propagation's row is unchanged by the model's
+    for text in (done.stdout, done.stderr):
+        assert CANARY not in text and "width" not in text and "side" not in text and "total" not in text
+    markdown = _run(repo, "--model", str(sweep_like_model), "--threads", "1", "--next-edit-predictor", "sweep",
+                    "--model-cases", "1")
+    assert markdown.returncode == 0 and "| model (sweep, 1 cases) |" in markdown.stdout, markdown.stdout
+
+
+def test_a_model_that_is_not_a_next_edit_model_is_refused(repo: Path) -> None:
+    from tests.tiny_models import tiny_model_path
+
+    done = _run(repo, "--model", str(tiny_model_path("qwen2.5-coder")), "--next-edit-predictor", "auto")
+    assert done.returncode == 2 and "is not a next-edit model" in done.stderr
