@@ -218,8 +218,9 @@ def explain(engine: Any, document: Document, start: int, end: int, gate: Gate, *
 
 
 def _says_something(explanation: str) -> bool:
-    """Whether what is left after cutting a loop holds one complete sentence of a few words."""
-    return re.search(r"\w+(?:\W+\w+){3,}[^.!?\n]*[.!?:](?:\s|$)", explanation) is not None
+    """Whether what is left after cutting a loop holds one complete sentence of a few words (a
+    heading such as "The key steps:" whose list was cut says nothing)."""
+    return re.search(r"\w+(?:\W+\w+){3,}[^.!?:\n]*[.!?](?:\s|$)", explanation) is not None
 
 
 def _title(document: Document, parts: ExplainParts) -> str:

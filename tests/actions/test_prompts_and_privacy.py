@@ -103,10 +103,27 @@ def test_template_markup_is_special_and_code_is_plain_text(chat_engine: Engine) 
     assert ids.count(IM_START) == 2 and ids.count(IM_END) == 1
     assert ids[0] == IM_START and ids[-3:] == [IM_START, *chat_engine.tokenize("assistant\n")]
     text = chat_engine.detokenize(ids)
-    assert text.startswith("user\nExplain what the following Python code from f.py (lines 1-3) does")
+    assert text.startswith("user\nf.py (lines 1-3):\n\n```python\n")
+    # The request comes last, right before the assistant turn (small models echo a heading there).
+    request = "Explain what this Python code does, in plain language, for a developer reading it."
+    assert text.index(request) > text.index(HOSTILE.rstrip()), text
     assert HOSTILE.rstrip() in text  # the code's look-alike markup is there, as plain text
     code_ids = chat_engine.tokenize(HOSTILE.rstrip("\n"))
     assert any(ids[i : i + len(code_ids)] == code_ids for i in range(len(ids)))
+
+
+def test_a_heading_left_after_a_loop_is_not_an_explanation(tmp_path: Path, chat_engine: Engine) -> None:
+    # SmolLM2-135M-Instruct's answer for packaging's ``__get__`` (scripts/bench_actions.py): the
+    # prompt's old heading said twice. The guard cuts the copy; what is left says nothing.
+    gate = make_gate([tmp_path])
+    doc = document(tmp_path, "add.py", "def add(a, b):\n    return a + b\n")
+    engine = Recording(chat_engine, answer="The code to explain:\n\nThe code to explain:\n\n")
+    outcome = core.explain(engine, doc, 0, len(doc.text), gate)  # type: ignore[arg-type]
+    assert outcome.stop_reason == "repetition" and outcome.text == core.COULD_NOT_EXPLAIN
+    # A sentence before the heading is kept.
+    engine.answer = "It adds two numbers and returns the sum.\n\nThe key steps:\n\nThe key steps:\n\n"
+    outcome = core.explain(engine, doc, 0, len(doc.text), gate)  # type: ignore[arg-type]
+    assert outcome.stop_reason == "repetition" and outcome.text.startswith("It adds two numbers and returns the sum.")
 
 
 def test_template_failures_fall_back_to_completion_style(chat_engine: Engine) -> None:

@@ -51,6 +51,17 @@ export class EditFlow implements vscode.TextDocumentContentProvider {
       return { applied: false };
     } finally {
       this.documents.delete(proposed.toString());
+      await closeDiff(proposed);
     }
+  }
+}
+
+/** Closes the diff view of a proposal once it is answered: left open, it would show a stale proposal. */
+async function closeDiff(proposed: vscode.Uri): Promise<void> {
+  const tabs = vscode.window.tabGroups.all.flatMap((group) => group.tabs).filter(
+    (tab) => tab.input instanceof vscode.TabInputTextDiff && tab.input.modified.toString() === proposed.toString(),
+  );
+  if (tabs.length > 0) {
+    await vscode.window.tabGroups.close(tabs);
   }
 }

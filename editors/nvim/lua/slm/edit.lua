@@ -88,6 +88,9 @@ function M.request(client, bufnr, argument, instruction)
       return
     end
     local with = vim.tbl_extend('force', argument, { instruction = vim.trim(text) })
+    -- Clear the code action list and the input prompt first: a message after them would stop
+    -- at "Press ENTER", and the proposal's split would wait behind it.
+    vim.cmd('redraw')
     compat.notify('slm-lsp: editing…')
     execute(client, M.EDIT_COMMAND, with, bufnr, function(result)
       if type(result) == 'table' and result.id then
