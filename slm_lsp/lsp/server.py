@@ -32,6 +32,7 @@ from slm_lsp.engine.backends import describe
 from slm_lsp.lsp.inline_edit import (
     EXPERIMENTAL,
     changes,
+    model_format,
     offset_in,
     register_inline_edit,
 )
@@ -260,7 +261,8 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
             "cache": service.cache_status(),
             "backend": describe(pipeline.engine) if pipeline else {"name": service.settings.backend},
             "config": {"sources": ls.config.sources(), "settings": service.settings.as_camel_dict()},
-            "nextEdit": ls.next_edits.stats(),
+            "nextEdit": {**ls.next_edits.stats(), "modelFormat": (
+                model_format(service.settings.next_edit_predictor, pipeline.engine) if pipeline else None)},
         }
 
     @server.feature(types.SHUTDOWN)

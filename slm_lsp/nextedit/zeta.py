@@ -5,11 +5,12 @@ Read from the public sources, not guessed:
 - the recent edits (``format_event``) and the excerpt (``excerpt_for_cursor_position``,
   ``push_editable_range``) and how the answer is read (``parse_edits``): zed-industries/zed,
   crates/edit_prediction/src/zeta1.rs at commit 0b96bbf139e4454391bd00c4f5f341752eb7ac8c —
-  each edit is ``User edited PATH:\\n```diff\\n{hunk}\\n```\\``, newest last, joined by a blank
-  line, within ``MAX_EVENT_TOKENS`` (500) counted from the newest; the excerpt is
-  ``\\```PATH\\n``, ``<|start_of_file|>\\n`` when it starts the file, the context lines above,
-  ``<|editable_region_start|>\\n``, the region with ``<|user_cursor_is_here|>`` at the
-  cursor, ``\\n<|editable_region_end|>``, the context below, ``\\n\\```\\``;
+  each edit is the line "User edited PATH:" and its hunk in a diff code fence, newest last,
+  joined by a blank line, within ``MAX_EVENT_TOKENS`` (500) counted from the newest; the
+  excerpt is a code fence titled with the path holding ``<|start_of_file|>`` (when it starts
+  the file), the context lines above, ``<|editable_region_start|>`` on a line of its own, the
+  region with ``<|user_cursor_is_here|>`` at the cursor, ``<|editable_region_end|>`` on a line
+  of its own, and the context lines below;
 - the instruction around them (Zed's server builds it, so it is not in the editor's code):
   the ``zeta_prompt`` template of vllm-project/vllm, vllm/benchmarks/datasets.py at commit
   f2e97ddaf5902a9727f48b70d001b6117b8b8b12, which formats the zed-industries/zeta training

@@ -109,5 +109,5 @@ def test_an_excluded_files_edits_never_reach_the_history(server: tuple[RawServer
     assert _ask(raw, user_uri, 1, 2, 0)["result"] == {"edits": []}
     status = raw.request("slm/status", {})["result"]
     assert status["nextEdit"] == {"documents": 1, "hunks": 0, "answered": 0, "accepted": 0,
-                                  "modelRuns": 0, "modelProposals": 0}  # only user.py, unedited
+                                  "modelRuns": 0, "modelProposals": 0, "modelFormat": None}  # only user.py, unedited
     assert CANARY not in str(status)

@@ -70,6 +70,7 @@ def test_the_model_proposals_follow_propagation(server: RawServer, workspace: Pa
     ]
     status = server.request("slm/status", {})["result"]
     assert status["nextEdit"]["modelRuns"] == 1 and status["nextEdit"]["modelProposals"] == 1
+    assert status["nextEdit"]["modelFormat"] == "sweep"  # recognised by its GGUF's file name
     assert status["jobs"]["peakRunning"] == 1  # the model ran on the one worker thread
 
 
@@ -82,7 +83,8 @@ def test_propagation_only_when_the_setting_says_so(sweep_like_model: Path, clean
         _rename(raw, uri)
         response = raw.request(METHOD, {"textDocument": {"uri": uri, "version": 2}, "position": {"line": 0, "character": 14}})
         assert [e["text"] for e in response["result"]["edits"]] == ["total"]
-        assert raw.request("slm/status", {})["result"]["nextEdit"]["modelRuns"] == 0
+        next_edit = raw.request("slm/status", {})["result"]["nextEdit"]
+        assert next_edit["modelRuns"] == 0 and next_edit["modelFormat"] is None
         assert raw.close() == 0
     finally:
         if raw.process.poll() is None:
