@@ -129,18 +129,20 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         return run_workspace(args, settings, lambda root: _workspace_context(root, root), _load)
 
     def complete_factory(_args: argparse.Namespace) -> Callable[[Problem], Completion]:
-        pipeline = _load(settings)
+        # Every suggestion is scored ungated, so pass@1 measures the model and post-processing
+        # and the gating curve shows what each minConfidence would hide.
+        pipeline = _load(settings.replace({"min_confidence": 0.0}))
 
         def complete(problem: Problem) -> Completion:
             request = CompletionRequest(text=problem.document, offset=problem.cursor, language="python")
             result = pipeline.complete(request)
             return Completion(text=result.completion, raw=result.raw, timings=result.timings,
-                              meta={"stop_reason": result.stop_reason})
+                              meta={"stop_reason": result.stop_reason, "confidence": result.confidence})
 
         return complete
 
     try:
-        return run_from_args(args, complete_factory)
+        return run_from_args(args, complete_factory, settings.min_confidence)
     except ModelFileError as exc:
         print(f"slm-lsp: {exc}", file=sys.stderr)
         return EXIT_USAGE
