@@ -23,7 +23,8 @@ at the human rate on both servers and the warm share of the prompt after 3 s and
 (each probe in another file, so only prefetch can have warmed it).
 
 Run: python scripts/bench_replay.py --out /tmp/replay   (writes replay.md and replay.json there)
-Options: --seed, --targets N per codebase, --rate human|MS, --skip-llama, --skip-realistic.
+Options: --seed, --targets N per codebase, --rate human|MS, --skip-llama, --skip-realistic,
+--typing-only (the embedded model's typing pass alone), --server-option KEY=VALUE (e.g. minConfidence=0).
 Reports hold paths, line numbers and figures only, never code or suggestion text.
 """
 
@@ -131,7 +132,7 @@ class Bench:
         if model is not None:
             command += ["--model", str(model)]
         log_file = (self.workdir / f"slm-lsp-{name}.log").open("wb")
-        options = {"nCtx": N_CTX, "nThreads": self.args.threads}
+        options = {"nCtx": N_CTX, "nThreads": self.args.threads, **dict(self.args.server_option)}
         return await lsp_replay.start_server(command, self.workspace, options, log_file)
 
     async def start_llama(self, model: Path, name: str) -> llama_replay.LlamaServer | None:
@@ -259,6 +260,8 @@ class Bench:
             every, firsts_embedded = [], []
         else:
             firsts_embedded = firsts
+        if args.typing_only:
+            return [(args.rate, t) for t in every], []
         embedded = [("first", t) for t in every]  # first: nothing but the prefetch has seen these targets
         embedded += [(args.rate, t) for t in every] + [(args.slow_rate, t) for t in firsts_embedded[: args.slow_targets]]
         embedded += [("accept", t) for t in every] + [("accept-probe", t) for t in every]
@@ -298,7 +301,8 @@ def _share(value: float | None) -> str:
 def render(bench: Bench, wall: float) -> tuple[str, dict[str, Any]]:
     rows = bench.rows
     out = ["# Replay benchmark", "",
-           (f"Seed {bench.args.seed}, {bench.args.targets} target(s) per codebase, key rate {bench.args.rate} "
+           (f"Seed {bench.args.seed}, {bench.args.targets} target(s) per codebase, key rate {bench.args.rate}"
+           f"{''.join(f', {k}={v}' for k, v in bench.args.server_option)} "
            f"(slow pass {bench.args.slow_rate} ms), {bench.args.wait_open:g} s rest after opening, "
            f"{bench.args.threads} threads, n_ctx {N_CTX}, wall {wall / 60:.1f} min. Other work ran on this "
            f"2-core machine: load average per step {', '.join(f'{x[1]:.1f}' for x in bench.load)}; timings are noisy, "
@@ -422,6 +426,16 @@ def render(bench: Bench, wall: float) -> tuple[str, dict[str, Any]]:
                                    "warm_probes": bench.warm, "probes": bench.probes, "notes": bench.notes, "load": bench.load, "wall_s": wall}
 
 
+def _server_option(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError("expects KEY=VALUE, e.g. minConfidence=0")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=0)
@@ -436,8 +450,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds to wait for a llama-server build already running before building it")
     parser.add_argument("--skip-embedded", action="store_true", help="no embedded-model session")
     parser.add_argument("--skip-realistic", action="store_true", help="no 1.3B-shaped model session")
+    parser.add_argument("--typing-only", action="store_true",
+                        help="only the embedded model at --rate: no probes, slow, accept or 1.3B passes, no llama-server")
+    parser.add_argument("--server-option", type=_server_option, action="append", default=[], metavar="KEY=VALUE",
+                        help="an initializationOptions entry for slm-lsp, repeatable (e.g. minConfidence=0); VALUE is JSON or a string")
     parser.add_argument("--out", type=Path, help="directory for replay.md and replay.json")
     args = parser.parse_args(argv)
+    if args.typing_only:
+        args.skip_llama = args.skip_realistic = True
     for rate in (args.rate, args.slow_rate):
         keys.parse_rate(rate)
     started = time.perf_counter()

@@ -51,6 +51,7 @@ from slm_lsp.engine.result_cache import LRU
 from slm_lsp.evaluation import load_problems, run_program
 from slm_lsp.evaluation import select as select_problems
 from slm_lsp.evaluation.compare import sign_test
+from slm_lsp.evaluation.gating import gating_curve
 from slm_lsp.models.gguf_file import read_gguf_info
 from slm_lsp.models.source import ensure_embedded_model
 from slm_lsp.pipeline import CompletionRequest, Pipeline
@@ -464,7 +465,7 @@ def report_command(args: argparse.Namespace) -> int:
     thresholds = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
     for name, scores in feats.items():
         print(f"\n{name}: | threshold | shown | right shown | wrong shown | precision | recall |\n|---|---|---|---|---|---|")
-        for point in sr.gating_curve(scores, right, thresholds):
+        for point in gating_curve(scores, right, thresholds):
             print(f"| {point.threshold:.1f} | {point.shown} | {point.right_shown} | {point.shown - point.right_shown} |"
                   f" {point.precision:.3f} | {point.recall:.3f} |")
     return 0

@@ -130,13 +130,15 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         return run_workspace(args, settings, lambda root: _workspace_context(root, root), _load)
 
     def complete_factory(_args: argparse.Namespace) -> Callable[[Problem], Completion]:
-        pipeline = _load(settings)
+        # Every suggestion is scored ungated, so pass@1 measures the model and post-processing
+        # and the gating curve shows what each minConfidence would hide.
+        pipeline = _load(settings.replace({"min_confidence": 0.0}))
 
         def complete(problem: Problem) -> Completion:
             request = CompletionRequest(text=problem.document, offset=problem.cursor, language="python")
             result = pipeline.complete(request)
             return Completion(text=result.completion, raw=result.raw, timings=result.timings,
-                              meta={"stop_reason": result.stop_reason})
+                              meta={"stop_reason": result.stop_reason, "confidence": result.confidence})
 
         return complete
 
@@ -152,7 +154,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         return ModelVariant(fmt, engine, special, args.model_cases)
 
     try:
-        return run_from_args(args, complete_factory, next_edit_model)
+        return run_from_args(args, complete_factory, next_edit_model, settings.min_confidence)
     except ModelFileError as exc:
         print(f"slm-lsp: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -27,6 +27,7 @@ from slm_lsp.postprocess import (
     stop_sequences,
     to_inline_edit,
 )
+from slm_lsp.postprocess.confidence import gated, kept_confidence
 from slm_lsp.privacy import GateError, PrivacyGate
 from slm_lsp.prompt.builder import PromptParts, Snippet, build_prompt
 
@@ -75,6 +76,10 @@ class CompletionResult:
     family: str
     stop_reason: str
     timings: dict[str, float | int] = field(default_factory=dict)
+    # Probability of the least likely token the suggestion keeps (None: unknown or nothing
+    # generated); below minConfidence the suggestion is withheld and ``gated`` is set.
+    confidence: float | None = None
+    gated: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -84,6 +89,8 @@ class CompletionResult:
             "model": self.model,
             "family": self.family,
             "stop_reason": self.stop_reason,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
+            "gated": self.gated,
             "timings": self.timings,
         }
 
@@ -146,21 +153,30 @@ class Pipeline:
             return prepared
         cached = self._results.get(prepared.key)
         if cached is not None:
-            generation = Generation(cached.text, "cache")
+            generation = Generation(cached.text, "cache", logprobs=cached.logprobs, token_ends=cached.token_ends)
         else:
             generation = self._generate(prepared, cancelled, keep_prompt)
             if generation.stop_reason in ("end", "stop", "length"):
                 self._results.put(prepared.key, generation)
         raw = _drop_typed(generation.text, prepared.typed)
+        start = len(generation.text) - len(raw)  # where raw begins in the model's text
         mode = prepared.mode
         if generation.stop_reason == "deadline":  # cut short: keep whole lines only
             raw = raw[: raw.rfind("\n") + 1] if mode is CompletionMode.MULTI else ""
         before, after = prepared.before, prepared.after
         completion = postprocess(raw, before, after, request.language, mode, truncated=generation.stop_reason == "length")
         completion = self.context.gate.scan_output(completion, prefix=before) or ""
+        scored = time.perf_counter()
+        confidence = kept_confidence(generation.text, completion, generation.logprobs, generation.token_ends, start=start)
+        generation.timings.confidence_ms += (time.perf_counter() - scored) * 1000
+        withheld = gated(confidence, self.settings.min_confidence)
+        if withheld:
+            completion = ""
         if request.selection is None:
-            self._typed_ahead.remember(request.uri or "", before, after, completion)
-        return self._result(request, _edit(request, completion, prepared.lead), completion, generation.text, generation)
+            self._typed_ahead.remember(request.uri or "", before, after, completion, confidence)
+        result = self._result(request, _edit(request, completion, prepared.lead), completion, generation.text, generation)
+        result.confidence, result.gated = confidence, withheld
+        return result
 
     def prefetch(self, request: CompletionRequest, cancelled: Callable[[], bool] = lambda: False) -> dict[str, object]:
         """Evaluate the prompt a completion at the request's cursor would need, generating
@@ -193,8 +209,11 @@ class Pipeline:
         text, cursor, lead = _apply_selection(request)
         before, after = text[:cursor], text[cursor:]
         doc_key = request.uri or ""
-        if request.selection is None and (rest := self._typed_ahead.lookup(doc_key, before, after)) is not None:
-            return self._result(request, _edit(request, rest, lead), rest, rest, Generation(rest, "typed-ahead"))
+        if request.selection is None and (shown := self._typed_ahead.lookup(doc_key, before, after)) is not None:
+            rest, confidence = shown  # the rest of a suggestion already shown: it passed the gate then
+            result = self._result(request, _edit(request, rest, lead), rest, rest, Generation(rest, "typed-ahead"))
+            result.confidence = confidence
+            return result
         try:
             context = self.context.assemble(
                 request.uri, text, cursor, request.language,

@@ -4,7 +4,9 @@
 tiny models the other tests use), the way llama.cpp's llama-server answers it: ``prompt``
 as a list of token ids (used as they are) or as a string (tokenized with special tokens
 parsed and the model's BOS added), greedy at ``temperature`` 0, ``stop`` strings cut off,
-``max_tokens``. Every request is recorded (path, headers, parsed body) so tests can check
+``max_tokens``, and ``logprobs`` in OpenAI's legacy completions form (``{tokens, token_logprobs,
+...}``, as vLLM returns it) unless ``logprobs=False`` plays a server that never returns them.
+Every request is recorded (path, headers, parsed body) so tests can check
 what left the client. ``hang`` makes every request wait until the server closes, for the
 timeout test.
 """
@@ -12,20 +14,24 @@ timeout test.
 from __future__ import annotations
 
 import json
+import math
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self
 
+import numpy as np
+
 
 class CompletionServer:
     """Serves one model until ``close``; use as a context manager."""
 
-    def __init__(self, model: Path, *, n_ctx: int = 2048, hang: bool = False) -> None:
+    def __init__(self, model: Path, *, n_ctx: int = 2048, hang: bool = False, logprobs: bool = True) -> None:
         from llama_cpp import Llama
 
         self.llm = Llama(model_path=str(model), n_ctx=n_ctx, n_batch=512, n_threads=1, seed=0, verbose=False)
         self.hang = hang
+        self.logprobs = logprobs
         self.requests: list[dict[str, Any]] = []
         self._released = threading.Event()
         self._model_lock = threading.Lock()
@@ -53,11 +59,39 @@ class CompletionServer:
         if isinstance(prompt, str):
             prompt = self.llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
         with self._model_lock:
-            return dict(self.llm.create_completion(
+            answer = dict(self.llm.create_completion(
                 prompt=list(prompt), max_tokens=int(body.get("max_tokens", 16)),
                 temperature=float(body.get("temperature", 0)), top_k=1, repeat_penalty=1.0,
                 stop=body.get("stop") or None, seed=0,
             ))
+            if body.get("logprobs") and self.logprobs:
+                choice = answer["choices"][0]
+                choice["logprobs"] = self._greedy_logprobs(list(prompt), choice["text"], answer["usage"]["completion_tokens"])
+            return answer
+
+    def _greedy_logprobs(self, prompt: list[int], text: str, count: int) -> dict[str, Any]:
+        """The legacy ``logprobs`` object for the greedy tokens that make up ``text``.
+
+        llama-cpp-python returns logprobs only for a model loaded with ``logits_all`` (which
+        crashes this build), so the greedy decode is repeated here token by token, reading the
+        last position's logits as the local engine does (the prompt's KV cache is reused).
+        """
+        llm, n_vocab = self.llm, self.llm.n_vocab()
+        llm.n_tokens = len(prompt) - 1  # the completion left the prompt in the KV cache: only its last token again
+        llm.eval(prompt[-1:])
+        pieces: list[str] = []
+        logprobs: list[float] = []
+        for _ in range(count):
+            row = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(n_vocab,)).astype(np.float64)
+            token = int(row.argmax())
+            logprobs.append(float(row[token] - row.max() - math.log(np.exp(row - row.max()).sum())))
+            pieces.append(llm.detokenize([token]).decode("utf-8", errors="replace"))
+            if len("".join(pieces)) >= len(text):
+                break
+            llm.eval([token])
+        llm.reset()
+        offsets = [sum(len(p) for p in pieces[:i]) for i in range(len(pieces))]
+        return {"tokens": pieces, "token_logprobs": logprobs, "top_logprobs": None, "text_offset": offsets}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self

@@ -278,7 +278,8 @@ def test_probes_time_the_first_key_and_the_answer_after_an_accept(tmp_path: Path
     (workspace / "s" / "x.py").write_text(SAMPLE)
     target = pick_targets(SOURCE, SAMPLE, "s/x.py", 1, random.Random(3))[0]
     uri = (workspace / "s" / "x.py").as_uri()
-    options = {**UNTIMED, "nThreads": 1, "maxTokensSingle": 8, "maxTokensMulti": 8}
+    # minConfidence 0: the greedy model's random weights are doubtful, and its "x" must be shown
+    options = {**UNTIMED, "nThreads": 1, "maxTokensSingle": 8, "maxTokensMulti": 8, "minConfidence": 0}
 
     async def drive() -> tuple[tuple[lsp_replay.Probe, lsp_replay.Probe | None], tuple[lsp_replay.Probe, lsp_replay.Probe] | None, dict]:
         command = [sys.executable, "-m", "slm_lsp", "serve", "--model", str(model)]

@@ -14,7 +14,8 @@ import pytest
 from slm_lsp.context import ContextEngine
 from slm_lsp.evaluation.compare import compare_with_baseline, paired, sign_test
 from slm_lsp.evaluation.workspace_holes import KINDS, sample_holes
-from slm_lsp.evaluation.workspace_runner import parse_variant, workspace_files
+from slm_lsp.evaluation.workspace_report import markdown
+from slm_lsp.evaluation.workspace_runner import VariantRun, parse_variant, workspace_files
 from slm_lsp.evaluation.workspace_scores import chars_saved, score, would_accept
 from slm_lsp.privacy import PrivacyGate
 
@@ -167,3 +168,22 @@ def test_baseline_gate_tolerance() -> None:
     assert failed.same_holes and any("wins" in row for row in failed.rows)
     other = compare_with_baseline(_report(0.60, ["a"]), _report(0.50, ["b"]), 0.02)
     assert other.passed and not other.same_holes and not any("wins" in row for row in other.rows)
+
+
+def test_gating_curve_per_variant_counts_would_accept_among_non_empty_suggestions() -> None:
+    run = VariantRun(parse_variant("minConfidence=0.3"), min_confidence=0.3)
+    run.results = [
+        {"completion": "a", "would_accept": True, "confidence": 0.9},
+        {"completion": "b", "would_accept": False, "confidence": 0.2},
+        {"completion": "c", "would_accept": True, "confidence": 0.25},
+        {"completion": "", "would_accept": False, "confidence": None},  # nothing suggested: not in the curve
+    ]
+    points = {p.threshold: (p.shown, p.right_shown) for p in run.gating()}
+    assert points[0.0] == (3, 2) and points[0.3] == (1, 1) and points[0.5] == (1, 1)
+    assert VariantRun(parse_variant("x=1")).gating() == []  # no results, no curve
+    report = {"workspace": "w", "seed": 0, "n": 4, "holes_by_kind": {"line": 4}, "languages": [], "files": 1,
+              "variants": [{"name": "v", "model": "m", "error": None, "metrics": {}, "by_kind": {},
+                            "min_confidence": 0.3, "gating": [p.as_dict() for p in run.gating()]}],
+              "paired": [], "holes": []}
+    text = markdown(report)
+    assert "Confidence gating, v" in text and "| 0.3 (in force) | 1 | 1 (-50%) | 0 (-100%) | 1.000 | 0.500 |" in text

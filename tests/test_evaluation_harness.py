@@ -160,3 +160,47 @@ def test_cli_keeps_an_existing_model_option() -> None:
     assert args.model == "from-common" and args.set == "single" and args.n is None
     with pytest.raises(SystemExit):
         _parse(["--n", "0"])
+
+
+def test_gating_curve_of_the_suggestions(single: list[Problem], capsys: pytest.CaptureFixture[str]) -> None:
+    """Right suggestions get a high confidence, wrong ones a low one (one wrong one a high one),
+    an empty one none: the curve counts non-empty suggestions only, and the report prints it."""
+    problems = select(single, 6, 3)
+    wrong = {problems[0].task_id: 0.1, problems[1].task_id: 0.25, problems[2].task_id: 0.9}
+
+    def complete(problem: Problem) -> Completion:
+        if problem.task_id in wrong:
+            return Completion("    return None", "", {"confidence_ms": 0.5}, {"confidence": wrong[problem.task_id]})
+        if problem is problems[3]:
+            return Completion("", "", {}, {"confidence": None})
+        return Completion(problem.reference, problem.reference, {"confidence_ms": 0.2}, {"confidence": 0.6})
+
+    report = run_eval(problems, complete)
+    by_threshold = {p.threshold: (p.shown, p.right_shown, p.wrong_shown) for p in report.gating}
+    assert by_threshold == {0.0: (5, 2, 3), 0.1: (5, 2, 3), 0.2: (4, 2, 2), 0.3: (3, 2, 1), 0.4: (3, 2, 1), 0.5: (3, 2, 1)}
+    assert report.gating[3].precision == pytest.approx(2 / 3) and report.gating[3].recall == 1.0
+    assert report.confidence_ms_p50 == 0.5
+    text = report.gating_summary(0.3)
+    assert "| 0.3 (in force) | 3 | 2 (+0%) | 1 (-67%) | 0.667 | 1.000 |" in text and "0.50 ms p50" in text
+    # Without any confidence (a backend without logprobs) the section says so.
+    plain = run_eval(problems[:2], lambda p: Completion(p.reference, p.reference))
+    assert plain.gating == [] and "no confidence reported" in plain.gating_summary(0.3)
+
+
+def test_cli_held_out_run_leaves_the_tuning_sample_out(single: list[Problem], capsys: pytest.CaptureFixture[str]) -> None:
+    seen: list[str] = []
+
+    def factory(args: argparse.Namespace):
+        def complete(problem: Problem) -> Completion:
+            seen.append(problem.task_id)
+            return Completion(problem.reference, problem.reference, meta={"confidence": 0.8})
+        return complete
+
+    args = _parse(["--set", "single", "--exclude-sample", "1020:5", "--no-progress"])
+    assert run_from_args(args, factory, min_confidence=0.3) == 0
+    tuned = {p.task_id for p in select(single, 1020, 5)}
+    assert len(seen) == len(single) - 1020 and not tuned & set(seen)
+    out = capsys.readouterr().out
+    assert "confidence gating" in out and "| 0.3 (in force) | 13 | 13 (+0%) | 0 | 1.000 | 1.000 |" in out
+    with pytest.raises(SystemExit):
+        _parse(["--exclude-sample", "twenty"])

@@ -30,7 +30,7 @@ from tests.completion_server import CompletionServer
 from tests.conftest import SERVER_COMMAND
 from tests.test_privacy_end_to_end import CANARIES, workspace  # noqa: F401 - the canary workspace fixture
 from tests.test_server import UNTIMED, open_document, status, wait_settled
-from tests.tiny_models import tiny_model_path
+from tests.tiny_models import counting_model_path, tiny_model_path
 
 # StarCoder2 layout: FIM and repository tokens, the richest prompt. (The tiny qwen2.5-coder
 # and deepseek-coder models echo the FIM-middle token first: the local engine stops at it,
@@ -86,7 +86,9 @@ def served(model: Path) -> Iterator[CompletionServer]:
 
 
 def _remote(model: Path, notices: list[str], context: ContextEngine | None = None, **remote: Any) -> Pipeline:
-    settings = _settings(backend="openai", **remote)
+    # The test server decodes twice when asked for logprobs (see completion_server): on a busy
+    # machine that can pass the default 5 s, and a retry would be a second request.
+    settings = _settings(backend="openai", **{"remoteTimeoutSeconds": 60, **remote})
     return Pipeline(RemoteEngine(model, settings, notices.append), settings, context)
 
 
@@ -120,6 +122,34 @@ def test_remote_completion_equals_local(vocab: str) -> None:
     assert all(request["path"] == "/v1/completions" for request in served.requests)
     assert notices == [] and remote.engine.status()["state"] == "remote"  # type: ignore[attr-defined]
     remote.engine.close()
+
+
+@pytest.mark.parametrize("returns_logprobs", [True, False])
+def test_remote_confidence_gates_like_local_when_the_server_returns_logprobs(returns_logprobs: bool) -> None:
+    """The shipped minConfidence on a random-weight model whose text never repeats (every token
+    p ~ 0.013): with the server's logprobs the remote suggestion is scored and withheld as the
+    local one is; from a server without them no confidence is known and nothing is gated."""
+    model = counting_model_path()
+    request = _request("def add(a, b):\n    return\n", 1, 10)
+    engine = Engine.load(model, n_ctx=2048, n_threads=1)
+    try:
+        shown = Pipeline(engine, _settings(minConfidence=0)).complete(request)  # what would be shown
+        local = Pipeline(engine, Settings().replace({**DETERMINISTIC, "nCtx": 2048, "minConfidence": 0.3})).complete(request)
+    finally:
+        engine.close()
+    assert shown.completion and local.gated and local.confidence is not None
+    notices: list[str] = []
+    with CompletionServer(model, logprobs=returns_logprobs) as served:
+        remote = _remote(model, notices, remoteUrl=served.url, minConfidence=0.3)
+        got = remote.complete(request)
+        remote.engine.close()
+    assert served.requests[0]["body"]["logprobs"] == 1 and notices == []
+    assert got.raw == shown.raw
+    if returns_logprobs:
+        assert got.gated and got.completion == ""
+        assert got.confidence == pytest.approx(local.confidence, rel=1e-3)
+    else:
+        assert not got.gated and got.confidence is None and got.completion == shown.completion
 
 
 def test_text_prompts_render_special_tokens(model: Path, served: CompletionServer) -> None:

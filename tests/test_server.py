@@ -19,6 +19,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.conftest import SERVER_COMMAND
 from tests.raw_lsp import RawServer
+from tests.tiny_models import counting_model_path
 
 URI = "file:///work/example.py"
 # Tests check behaviour, not speed: no time budgets, so a loaded CI machine gives the same answers.
@@ -146,6 +147,27 @@ async def test_completion_makes_function_correct(start_server: StartServer, trig
     assert item.range == types.Range(start=types.Position(line=1, character=10), end=types.Position(line=1, character=10))
     namespace = _run(source, str(item.insert_text), 1, 10)
     assert namespace["add"](2, 3) == 5, item.insert_text
+
+
+async def test_doubtful_suggestions_are_withheld_and_reported(start_server: StartServer) -> None:
+    """The shipped minConfidence (0.3) on a random-weight model (every token p ~ 0.013): no
+    item, and slm/status says why; at minConfidence 0 the same request gets the suggestion."""
+    client = await start_server(model=str(counting_model_path()))
+    assert (await wait_settled(client))["state"] == "ready"
+    open_document(client, "def add(a, b):\n    return\n")
+    assert not (await inline(client, 1, 10)).items
+    result = await client.protocol.send_request_async("slm/status", {})
+    gating, last = result.gating, result.last
+    assert (gating.minConfidence, gating.lastGated, gating.gated) == (0.3, True, 1)
+    assert 0 < gating.lastConfidence < 0.3 and last.confidence == gating.lastConfidence and last.gated is True
+    assert result.jobs.gated == 1
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"slm": {"minConfidence": 0}}))
+    open_document(client, "def sub(a, b):\n    return\n", uri="file:///work/other.py")
+    items = (await inline(client, 1, 10, uri="file:///work/other.py")).items
+    assert items and items[0].insert_text
+    gating = (await client.protocol.send_request_async("slm/status", {})).gating
+    assert (gating.minConfidence, gating.lastGated, gating.gated) == (0.0, False, 1) and 0 < gating.lastConfidence < 0.3
+    assert not client.messages  # nothing to complain about
 
 
 async def test_selected_completion_info_is_extended(start_server: StartServer) -> None:

@@ -1,4 +1,4 @@
-"""Suffix ranking, confidence and gating (slm_lsp.prompt.suffix_rank): pure logic, table-driven."""
+"""Suffix ranking and confidence (slm_lsp.prompt.suffix_rank), the gating curve (slm_lsp.evaluation.gating): pure logic."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import math
 
 import pytest
 
+from slm_lsp.evaluation.gating import gating_curve
 from slm_lsp.prompt.suffix_rank import (
     Candidate,
     Rule,
     confidence,
     dedupe,
-    gating_curve,
     mean,
     min_token_probability,
     score,

@@ -33,6 +33,10 @@ class RemoteCompletion:
     finish_reason: str  # "stop" or "length", as the server said
     completion_tokens: int
     elapsed_ms: float
+    # Per generated token, when the server returned ``logprobs``: its text and log-probability
+    # (empty otherwise, and then no confidence is known).
+    tokens: tuple[str, ...] = ()
+    logprobs: tuple[float, ...] = ()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -70,6 +74,7 @@ class CompletionsClient:
             "temperature": 0,
             "stop": list(stop),
             "stream": False,
+            "logprobs": 1,  # the chosen token's log-probability, for confidence gating (ignored by servers without it)
         }
         if self.model:
             body["model"] = self.model
@@ -128,9 +133,32 @@ def _parse(raw: bytes, elapsed_ms: float) -> RemoteCompletion:
         raise RemoteRefused("the answer is not an OpenAI completions response") from None
     usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else {}
     tokens = usage.get("completion_tokens")
+    pieces, logprobs = _token_logprobs(choice.get("logprobs"))
     return RemoteCompletion(
         text=text,
         finish_reason=str(choice.get("finish_reason") or "stop"),
         completion_tokens=tokens if isinstance(tokens, int) else 0,
         elapsed_ms=elapsed_ms,
+        tokens=pieces,
+        logprobs=logprobs,
     )
+
+
+def _token_logprobs(value: object) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """Token texts and log-probabilities from a choice's ``logprobs``, in either shape servers
+    use: OpenAI's legacy completions form ``{tokens, token_logprobs}`` (vLLM, llama-cpp-python)
+    or the chat form ``{content: [{token, logprob}]}`` (llama-server). Anything else, or a
+    malformed entry, is no logprobs at all: a confidence from half the tokens would mislead."""
+    if not isinstance(value, dict):
+        return (), ()
+    if isinstance(value.get("content"), list):
+        entries = value["content"]
+        pairs = [(e.get("token"), e.get("logprob")) if isinstance(e, dict) else (None, None) for e in entries]
+    else:
+        texts, numbers = value.get("tokens"), value.get("token_logprobs")
+        if not isinstance(texts, list) or not isinstance(numbers, list) or len(texts) != len(numbers):
+            return (), ()
+        pairs = list(zip(texts, numbers))
+    if not all(isinstance(t, str) and isinstance(n, (int, float)) and not isinstance(n, bool) for t, n in pairs):
+        return (), ()
+    return tuple(t for t, _ in pairs), tuple(float(n) for _, n in pairs)

@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import io
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -42,6 +43,7 @@ class Timings:
     generated_tokens: int = 0
     prompt_ms: float = 0.0
     generation_ms: float = 0.0
+    confidence_ms: float = 0.0  # of generation_ms: the token log-probabilities and the score
 
     def as_dict(self) -> dict[str, float | int]:
         return {
@@ -51,16 +53,26 @@ class Timings:
             "generated_tokens": self.generated_tokens,
             "prompt_ms": round(self.prompt_ms, 1),
             "generation_ms": round(self.generation_ms, 1),
+            "confidence_ms": round(self.confidence_ms, 2),
         }
 
 
 @dataclass
 class Generation:
-    """Raw model output, already cut at an end/FIM token or a stop sequence."""
+    """Raw model output, already cut at an end/FIM token or a stop sequence.
+
+    ``logprobs`` are the natural-log probabilities of the generated tokens (the token that
+    ended generation excluded) and ``token_ends`` where each token's text ends in the
+    uncut output, so the pipeline can score only the tokens post-processing keeps (a token
+    may end beyond ``text`` when a stop sequence cut it). Both are empty when the backend
+    cannot say (a remote server that returns no logprobs): no confidence is known then.
+    """
 
     text: str
     stop_reason: str  # "end", "stop", "length", "cancelled", "deadline"
     timings: Timings = field(default_factory=Timings)
+    logprobs: tuple[float, ...] = ()
+    token_ends: tuple[int, ...] = ()
 
 
 @dataclass
@@ -259,11 +271,12 @@ class Engine:
             return Generation("", stopped(prompt_deadline) or "cancelled", timings)
         prompt_done = time.perf_counter()
         limit = time.monotonic() + generation_seconds if generation_seconds else None
-        text, reason = self._decode(len(ids), max_tokens, stop, lambda: stopped(limit), timings, on_text)
+        scores = TokenScores()
+        text, reason = self._decode(len(ids), max_tokens, stop, lambda: stopped(limit), timings, on_text, scores)
         self._sequence.truncate(len(ids))  # keep the prompt cached, drop the generated tokens
         timings.generation_ms = (time.perf_counter() - prompt_done) * 1000
         self.speed.observe_decode(timings.generated_tokens, timings.generation_ms)
-        return Generation(text, reason, timings)
+        return Generation(text, reason, timings, tuple(scores.logprobs), tuple(scores.ends))
 
     def warm(self, ids: Sequence[int], *, cancelled: Cancelled = lambda: False) -> Timings:
         """Evaluate a prompt into the KV cache without generating anything (prefetch).
@@ -319,10 +332,12 @@ class Engine:
         stopped: Callable[[], str | None],
         timings: Timings,
         on_text: Callable[[str], None] | None,
+        scores: TokenScores,
     ) -> tuple[str, str]:
         import llama_cpp
 
         vocab = llama_cpp.llama_model_get_vocab(self._llm.model)  # type: ignore[attr-defined]
+        n_vocab = int(llama_cpp.llama_vocab_n_tokens(vocab))
         ctx = self._ctx
         control = self.fim.control_tokens()
         generated: list[int] = []
@@ -336,6 +351,9 @@ class Engine:
             generated.append(token)
             timings.generated_tokens += 1
             text = self.detokenize(generated)
+            scored = time.perf_counter()
+            scores.add(last_logprob(ctx, token, n_vocab), len(text))
+            timings.confidence_ms += (time.perf_counter() - scored) * 1000
             cut = first_stop(text, stop)
             if cut is not None:
                 return text[:cut], "stop"
@@ -345,6 +363,29 @@ class Engine:
                 self._sequence.decode_one(token, position)
                 position += 1
         return text, "length"
+
+
+@dataclass
+class TokenScores:
+    """Per generated token: its log-probability and where its text ends (Generation)."""
+
+    logprobs: list[float] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)
+
+    def add(self, logprob: float, end: int) -> None:
+        self.logprobs.append(logprob)
+        self.ends.append(end)
+
+
+def last_logprob(ctx: object, token: int, n_vocab: int) -> float:
+    """log p(``token``) under the logits of the last decoded position: a log-softmax over
+    the vocabulary (one pass over n_vocab floats, well under a millisecond for 262k)."""
+    import llama_cpp
+    import numpy as np
+
+    row = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, -1), shape=(n_vocab,))
+    top = float(row.max())
+    return float(row[token]) - top - math.log(float(np.exp(row - top).sum()))
 
 
 MAX_UBATCH = 256

@@ -15,6 +15,7 @@ BOS: the server adds its own) for servers that take strings only, such as Ollama
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -156,7 +157,8 @@ class RemoteEngine:
             prompt_tokens=len(ids), evaluated_tokens=len(ids), generated_tokens=answer.completion_tokens,
             generation_ms=answer.elapsed_ms,
         )
-        return Generation(text, "cancelled" if cancelled() else reason, timings)
+        ends = tuple(itertools.accumulate(len(piece) for piece in answer.tokens))
+        return Generation(text, "cancelled" if cancelled() else reason, timings, answer.logprobs, ends)
 
     def _failed(self, reason: str) -> None:
         first = self.down_since is None

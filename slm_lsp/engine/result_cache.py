@@ -58,6 +58,7 @@ class ShownSuggestion:
     before: str
     after: str
     completion: str
+    confidence: float | None = None  # the pipeline's score of the whole suggestion
 
 
 class TypedAhead:
@@ -66,16 +67,16 @@ class TypedAhead:
     def __init__(self, documents: int = 64) -> None:
         self._shown: LRU[str, ShownSuggestion] = LRU(documents)
 
-    def remember(self, key: str, before: str, after: str, completion: str) -> None:
+    def remember(self, key: str, before: str, after: str, completion: str, confidence: float | None = None) -> None:
         if completion:
-            self._shown.put(key, ShownSuggestion(before, after, completion))
+            self._shown.put(key, ShownSuggestion(before, after, completion, confidence))
 
-    def lookup(self, key: str, before: str, after: str) -> str | None:
-        """The rest of the shown suggestion if the user has typed a prefix of it."""
+    def lookup(self, key: str, before: str, after: str) -> tuple[str, float | None] | None:
+        """The rest of the shown suggestion, with its confidence, if the user has typed a prefix of it."""
         shown = self._shown.get(key)
         if shown is None or after != shown.after or not before.startswith(shown.before):
             return None
         typed = before[len(shown.before) :]
         if typed and shown.completion.startswith(typed) and len(typed) < len(shown.completion):
-            return shown.completion[len(typed) :]
+            return shown.completion[len(typed) :], shown.confidence
         return None

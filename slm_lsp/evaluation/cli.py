@@ -38,6 +38,10 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=_count, default=None,
                         help="number of problems (default: the whole set) or holes (--workspace; default: 40)")
     parser.add_argument("--seed", type=int, default=0, help="seed for choosing --n problems or holes (default: 0)")
+    parser.add_argument(
+        "--exclude-sample", type=_sample, metavar="N:SEED",
+        help="leave out the N problems --n N --seed SEED would choose (a held-out run after tuning on that sample)",
+    )
     parser.add_argument("--out", type=Path,
                         help="write every completion with its scores and timings as JSONL (--workspace: the JSON report)")
     parser.add_argument("--self-test", action="store_true", help="check the scorer: canonical pass, empty fail")
@@ -54,8 +58,9 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_from_args(args: argparse.Namespace, complete_factory: CompleterFactory,
-                  next_edit_model: ModelFactory | None = None) -> int:
-    """Run the evaluation (or the self-test) that ``args`` describe; print the report."""
+                  next_edit_model: ModelFactory | None = None, min_confidence: float | None = None) -> int:
+    """Run the evaluation (or the self-test) that ``args`` describe; print the report, with the
+    gating curve (``min_confidence``, the threshold in force, is marked in it)."""
     if getattr(args, "next_edit", False):
         return run_next_edit(args, next_edit_model)  # a model only with --next-edit-predictor
     names = args.set if isinstance(args.set, list) else [args.set]
@@ -64,7 +69,11 @@ def run_from_args(args: argparse.Namespace, complete_factory: CompleterFactory,
               file=sys.stderr)
         return 2
     args.set = names[0]
-    problems = select(load_problems(args.set), args.n, args.seed)
+    problems = load_problems(args.set)
+    if args.exclude_sample is not None:
+        tuned = {problem.task_id for problem in select(problems, *args.exclude_sample)}
+        problems = [problem for problem in problems if problem.task_id not in tuned]
+    problems = select(problems, args.n, args.seed)
     progress = not args.no_progress
     if args.self_test:
         result = self_test(problems, jobs=args.jobs, timeout=args.timeout, progress=progress)
@@ -73,10 +82,12 @@ def run_from_args(args: argparse.Namespace, complete_factory: CompleterFactory,
     complete = complete_factory(args)
     report = run_eval(problems, complete, out_jsonl=args.out, progress=progress, jobs=args.jobs, timeout=args.timeout)
     if args.json:
-        print(json.dumps({"set": args.set, "seed": args.seed, **report.as_dict()}, indent=2))
+        print(json.dumps({"set": args.set, "seed": args.seed, "min_confidence": min_confidence, **report.as_dict()}, indent=2))
     else:
         print(f"set: {args.set}  seed: {args.seed}")
         print(report.summary())
+        print()
+        print(report.gating_summary(min_confidence))
     if args.out is not None:
         print(f"completions written to {args.out}", file=sys.stderr)
     return 0
@@ -94,6 +105,17 @@ class _Repeatable(argparse.Action):
 def _self_test_dict(result: SelfTestResult) -> dict[str, object]:
     fields = ("n", "ok", "canonical_pass_at_1", "empty_pass_at_1", "seconds", "canonical_failures", "unexpected_empty_passes")
     return {name: getattr(result, name) for name in fields}
+
+
+def _sample(text: str) -> tuple[int, int]:
+    count, _, seed = text.partition(":")
+    try:
+        n, s = int(count), int(seed)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expects N:SEED, e.g. 120:20") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("N must be a positive integer")
+    return n, s
 
 
 def _count(text: str) -> int:

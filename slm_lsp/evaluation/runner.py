@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from slm_lsp.evaluation.gating import THRESHOLDS, GatePoint, curve_table, gating_curve
 from slm_lsp.evaluation.metrics import edit_similarity, exact_match
 from slm_lsp.evaluation.problems import Problem
 from slm_lsp.evaluation.progress import Progress
@@ -62,9 +63,13 @@ class EvalReport:
     mean_seconds: float  # mean wall time of one completion (generation + post-processing)
     total_seconds: float  # the whole run, test execution included
     errors: int  # problems where the completer raised (scored as empty completions)
+    # Confidence gating of the pipeline's suggestions (meta "confidence"), per threshold;
+    # empty when the completer reports no confidence.
+    gating: list[GatePoint] = field(default_factory=list)
+    confidence_ms_p50: float | None = None  # what computing the confidence cost per suggestion
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "gating": [point.as_dict() for point in self.gating]}
 
     def summary(self) -> str:
         """A few lines for a terminal or a closing note."""
@@ -80,6 +85,16 @@ class EvalReport:
                 f"{name:<26}{scores.pass_at_1:>8.4f}{scores.exact_match:>8.4f}{scores.edit_similarity:>8.4f}"
             )
         return "\n".join(rows)
+
+    def gating_summary(self, configured: float | None = None) -> str:
+        """The confidence-gating section: the curve over thresholds and the cost per suggestion."""
+        if not self.gating:
+            return "confidence gating: no confidence reported (a backend without logprobs)"
+        cost = "" if self.confidence_ms_p50 is None else f"; computing it cost {self.confidence_ms_p50:.2f} ms p50 per suggestion"
+        return (
+            "confidence gating (non-empty pipeline suggestions; shown = confidence at or above minConfidence,"
+            f" right = passes the tests{cost}):\n" + curve_table(self.gating, configured)
+        )
 
 
 @dataclass
@@ -212,4 +227,21 @@ def _report(records: list[dict[str, Any]], total_seconds: float) -> EvalReport:
         mean_seconds=mean("seconds"),
         total_seconds=total_seconds,
         errors=sum("error" in record for record in records),
+        gating=_gating(records),
+        confidence_ms_p50=_median([r["timings"]["confidence_ms"] for r in records if "confidence_ms" in r["timings"]]),
     )
+
+
+def _gating(records: list[dict[str, Any]]) -> list[GatePoint]:
+    """The gating curve over the suggestions that were not empty. A suggestion without a
+    confidence is never gated (as in the pipeline), so it counts as shown at every threshold."""
+    if not any(record["meta"].get("confidence") is not None for record in records):
+        return []
+    suggestions = [record for record in records if record["text"].strip()]
+    scores = [record["meta"].get("confidence") for record in suggestions]
+    return gating_curve([1.0 if s is None else float(s) for s in scores], [r["passed"] for r in suggestions], THRESHOLDS)
+
+
+def _median(values: list[float]) -> float | None:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2] if ordered else None

@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from slm_lsp.evaluation.gating import GatePoint, curve_table
+
 _COLUMNS = (("exact_match", "exact match"), ("edit_similarity", "edit similarity"), ("would_accept", "would accept"),
             ("chars_saved_share", "chars saved"), ("tests_passed", "tests passed"), ("seconds_per_hole", "s/hole"))
 
@@ -41,6 +43,12 @@ def markdown(report: Mapping[str, Any]) -> str:
         if not variant["error"]:
             cells = [_kind_cell(variant["by_kind"].get(kind, {})) for kind in report["holes_by_kind"]]
             lines.append(f"| {variant['name']} | " + " | ".join(cells) + " |")
+    for variant in report["variants"]:
+        if variant.get("gating"):
+            lines += ["", f"Confidence gating, {variant['name']} (holes scored ungated; shown = non-empty suggestion with "
+                      "confidence at or above minConfidence, right = would accept):", "",
+                      curve_table([GatePoint(**{k: v for k, v in point.items() if k != "wrong_shown"})
+                                   for point in variant["gating"]], variant.get("min_confidence"))]
     tests = report.get("tests")
     if tests:
         lines += ["", (f"Tests (`{tests['command']}`) on {tests['files']} copied files: "

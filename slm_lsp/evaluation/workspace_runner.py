@@ -26,6 +26,7 @@ from slm_lsp.config.settings import Settings, SettingsError
 from slm_lsp.context import ContextEngine
 from slm_lsp.context.languages import grammar_for_path
 from slm_lsp.evaluation.compare import Paired, paired
+from slm_lsp.evaluation.gating import THRESHOLDS, GatePoint, gating_curve
 from slm_lsp.evaluation.progress import Progress
 from slm_lsp.evaluation.workspace_holes import Hole, SourceFile
 from slm_lsp.evaluation.workspace_scores import METRICS, score
@@ -93,9 +94,18 @@ class VariantRun:
     model: str = ""
     results: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None  # the variant could not run at all (model or settings)
+    min_confidence: float | None = None  # the variant's threshold: holes are scored ungated, the curve shows it
 
     def metrics(self) -> dict[str, float | None]:
         return aggregate(self.results)
+
+    def gating(self) -> list[GatePoint]:
+        """The confidence-gating curve over the non-empty suggestions; right = would accept."""
+        suggestions = [r for r in self.results if r.get("completion", "").strip() and "error" not in r]
+        if not any(r.get("confidence") is not None for r in suggestions):
+            return []
+        scores = [1.0 if r.get("confidence") is None else float(r["confidence"]) for r in suggestions]
+        return gating_curve(scores, [bool(r["would_accept"]) for r in suggestions], THRESHOLDS)
 
 
 def aggregate(results: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
@@ -181,7 +191,8 @@ class WorkspaceReport:
             "files": self.files,
             "variants": [
                 {"name": run.variant.name, "settings": dict(run.variant.overrides), "model": run.model,
-                 "error": run.error, "metrics": run.metrics(),
+                 "error": run.error, "metrics": run.metrics(), "min_confidence": run.min_confidence,
+                 "gating": [point.as_dict() for point in run.gating()],
                  "by_kind": {} if run.error else {
                      kind: aggregate([r for r, h in zip(run.results, self.holes) if h.kind == kind]) for kind in kinds}}
                 for run in self.runs
@@ -214,7 +225,10 @@ def run_variants(
             run = VariantRun(variant)
             runs.append(run)
             try:
-                pipeline = load(base.replace(variant.overrides))
+                settings = base.replace(variant.overrides)
+                run.min_confidence = settings.min_confidence
+                # Scored ungated, as HumanEval is: the gating curve says what each threshold hides.
+                pipeline = load(settings.replace({"min_confidence": 0.0}))
             except Exception as exc:  # noqa: BLE001 - bad settings or model: one sentence, the next variant runs
                 run.error = f"{type(exc).__name__}: {exc}"
                 done += len(holes)
@@ -240,17 +254,18 @@ def _complete_hole(context: ContextEngine, pipeline: Pipeline, hole: Hole, tests
     context.document_opened(uri, document, hole.file.language)
     try:
         result = pipeline.complete(CompletionRequest(text=document, offset=hole.start, uri=uri, language=hole.file.language))
-        completion, stop = result.completion, result.stop_reason
+        completion, stop, confidence = result.completion, result.stop_reason, result.confidence
         error = None
     except Exception as exc:  # noqa: BLE001 - one failing hole must not end the run
-        completion, stop, error = "", "error", f"{type(exc).__name__}: {exc}"
+        completion, stop, confidence, error = "", "error", None, f"{type(exc).__name__}: {exc}"
     finally:
         context.document_closed(uri)
         context.recent.forget(uri)
         context.wait_until_indexed(timeout=60)  # the disk version is back before the next hole
     seconds = time.perf_counter() - started
     record: dict[str, Any] = {**score(completion, hole.truth).as_dict(), "seconds": round(seconds, 3),
-                              "stop_reason": stop, "completion": completion}
+                              "stop_reason": stop, "completion": completion,
+                              "confidence": None if confidence is None else round(confidence, 4)}
     if error is not None:
         record["error"] = error
     if tests is not None and hole.file.language == "python":

@@ -258,6 +258,7 @@ def build_server(overrides: dict[str, Any] | None = None) -> SlmLanguageServer:
             "modelOrigin": service.choice.origin,
             "last": service.last,
             "jobs": service.jobs.as_dict(),
+            "gating": service.gating_status(),
             "cache": service.cache_status(),
             "backend": describe(pipeline.engine) if pipeline else {"name": service.settings.backend},
             "config": {"sources": ls.config.sources(), "settings": service.settings.as_camel_dict()},

@@ -123,6 +123,7 @@ class JobStats:
     cancelled: int = 0  # $/cancelRequest, or the client went away
     generated: int = 0  # completions that ran the model
     reused: int = 0  # completions answered from the result cache or typed-ahead memory
+    gated: int = 0  # suggestions withheld because their confidence was below minConfidence
     running: int = 0
     peak_running: int = 0
     stop_reasons: Counter[str] = field(default_factory=Counter)
@@ -132,7 +133,7 @@ class JobStats:
         ordered = sorted(self.latencies_ms)
         return {
             "submitted": self.submitted, "superseded": self.superseded, "cancelled": self.cancelled,
-            "generated": self.generated, "reused": self.reused, "running": self.running,
+            "generated": self.generated, "reused": self.reused, "gated": self.gated, "running": self.running,
             "peakRunning": self.peak_running, "stopReasons": dict(self.stop_reasons),
             "latencyMs": {"count": len(ordered), "p50": _percentile(ordered, 0.5), "p95": _percentile(ordered, 0.95)},
         }
@@ -401,8 +402,10 @@ class CompletionService:
 
     def _complete(self, pipeline: Pipeline, request: CompletionRequest, ticket: Ticket) -> CompletionResult:
         result = pipeline.complete(request, cancelled=ticket, keep_prompt=ticket.keep_prompt)
-        self.last = {"stopReason": result.stop_reason, **result.timings}
+        confidence = None if result.confidence is None else round(result.confidence, 4)
+        self.last = {"stopReason": result.stop_reason, "confidence": confidence, "gated": result.gated, **result.timings}
         with self._lock:
+            self.jobs.gated += result.gated
             self.jobs.stop_reasons[result.stop_reason] += 1
             if result.stop_reason in _MODEL_RAN:
                 self.jobs.generated += 1
@@ -417,6 +420,17 @@ class CompletionService:
             for stop in [*self._latest.values(), *([self._prefetch] if self._prefetch else [])]:
                 stop.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def gating_status(self) -> dict[str, object]:
+        """Confidence gating for ``slm/status`` (and :SlmStatus, the VS Code tooltip): the
+        threshold in force, the latest completion's confidence and whether it was withheld,
+        and how many suggestions were withheld so far."""
+        return {
+            "minConfidence": self.settings.min_confidence,
+            "lastConfidence": self.last.get("confidence"),
+            "lastGated": bool(self.last.get("gated", False)),
+            "gated": self.jobs.gated,
+        }
 
     def cache_status(self) -> dict[str, object]:
         """What the model's cache holds, for ``slm/status`` (tests and the typing benchmark)."""

@@ -1,4 +1,4 @@
-"""Suffix-aware choice among candidate completions, and a confidence score, for prefix-only models.
+"""Suffix-aware choice among candidate completions, and confidence features, for prefix-only models.
 
 A model without FIM tokens never sees the text after the cursor, yet that text is known.
 Two cheap ways to use it, both pure logic here so the engine (which computes the token
@@ -10,11 +10,11 @@ log-probabilities) and the experiments share one definition:
 * **extract** — put the first lines of the suffix before the prefix, as a comment block
   the model reads as ordinary context.
 
-The confidence score is the geometric mean probability of the chosen candidate's own
-tokens (``exp`` of their mean log-probability): a suggestion the model itself doubts is
-usually wrong, and hiding it costs less than showing it (see issue 20's measurements in
-``scripts/experiment_infill.py``). Everything works on plain floats (natural-log
-probabilities); nothing here calls a model.
+Two confidence features of a candidate, compared by ``scripts/experiment_infill.py``: the
+geometric mean probability of its own tokens and the probability of its least likely one.
+The second separated right from wrong far better, and is what the pipeline gates on
+(``postprocess.confidence``, the ``minConfidence`` setting). Everything works on plain
+floats (natural-log probabilities); nothing here calls a model.
 """
 
 from __future__ import annotations
@@ -111,40 +111,6 @@ def min_token_probability(candidate: Candidate) -> float:
     if not candidate.token_logprobs:
         return 0.0
     return math.exp(min(candidate.token_logprobs))
-
-
-@dataclass(frozen=True)
-class GatePoint:
-    """One threshold of a gating curve over a set of suggestions."""
-
-    threshold: float
-    shown: int  # suggestions at or above the threshold
-    right_shown: int  # of those, the right ones
-    precision: float  # right_shown / shown (1.0 when nothing is shown)
-    recall: float  # right_shown / right suggestions at no threshold (1.0 when none is right)
-
-
-def gating_curve(scores: Sequence[float], right: Sequence[bool], thresholds: Sequence[float]) -> list[GatePoint]:
-    """Share of shown suggestions that are right, and share of right ones still shown, per threshold.
-
-    ``scores[i]`` is suggestion i's confidence and ``right[i]`` whether it passes; a
-    suggestion is shown when its score is at least the threshold.
-    """
-    if len(scores) != len(right):
-        raise ValueError("one score per suggestion")
-    total_right = sum(bool(r) for r in right)
-    points = []
-    for threshold in thresholds:
-        shown = [bool(r) for s, r in zip(scores, right) if s >= threshold]
-        hits = sum(shown)
-        points.append(GatePoint(
-            threshold=threshold,
-            shown=len(shown),
-            right_shown=hits,
-            precision=hits / len(shown) if shown else 1.0,
-            recall=hits / total_right if total_right else 1.0,
-        ))
-    return points
 
 
 def suffix_extract(suffix: str, comment: str = "#", max_lines: int = 6, max_chars: int = 400) -> str:

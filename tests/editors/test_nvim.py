@@ -447,6 +447,8 @@ def test_status_and_why_excluded_commands(start_editor: Callable[..., Editor]) -
     assert lines[0] == "slm-lsp: ready", text
     assert re.search(r"^model: .+ \(explicit\)$", text, re.MULTILINE), text  # --model on the command line
     assert re.search(r"^last completion: \d+ ms \(prompt \d+ ms, generation \d+ ms, \d+ tokens, stop\)$", text, re.MULTILINE), text
+    # The confidence gate (shipped minConfidence 0.3): the last score and how many were hidden.
+    assert re.search(r"^confidence: last [01]\.\d\d \((shown|hidden); hidden below 0\.30\), \d+ hidden so far$", text, re.MULTILINE), text
     assert re.match(r"^slm \d+ms$", editor.lua("return require('slm').statusline()"))
     editor.nvim.command("SlmStatus")  # the command itself runs without error
     # Why excluded: the server either explains, or (no privacy gate yet) says it cannot.

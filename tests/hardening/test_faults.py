@@ -28,7 +28,8 @@ FULL_DISK = ["prlimit", f"--fsize={1 << 20}", "--"]  # writes past 1 MB fail (EF
 FIZZBUZZ = 'def fizzbuzz(n):\n    """Return "Fizz", "Buzz", "FizzBuzz" or the number."""\n    if n % 15 == 0:\n        return "FizzBuzz"\n'
 SOURCE = "def add(a, b):\n    return "
 # Short answers: a long run of the greedy model's "x" is cut as repetition, leaving no item.
-SHORT = {**UNTIMED, "maxTokensSingle": 8, "maxTokensMulti": 8}
+SHORT = {**UNTIMED, "maxTokensSingle": 8, "maxTokensMulti": 8,
+         "minConfidence": 0}  # random weights: every suggestion is doubtful, and these must be shown
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,8 @@ def test_debug_log_holds_neither_the_document_nor_the_completion(tmp_path: Path,
     model = greedy_model(tmp_path)
     client = WireClient([*SERVE, "--model", str(model), "--log-level", "debug"], clean_env, tmp_path / "stderr.log")
     try:
-        client.initialize(tmp_path, {**UNTIMED, "maxTokensSingle": 8, "maxTokensMulti": 8})
+        # minConfidence 0: random weights are doubtful, and the log test needs a completion shown
+        client.initialize(tmp_path, {**UNTIMED, "maxTokensSingle": 8, "maxTokensMulti": 8, "minConfidence": 0})
         assert client.wait_settled()["state"] == "ready"
         uri = (tmp_path / "app.py").as_uri()
         client.open(uri, f"def {MARKER}():\n    return \n")

@@ -55,6 +55,7 @@ export const SERVER_OPTIONS: Readonly<Record<string, 'number' | 'string' | 'bool
   actionsIdleSeconds: 'number',
   suffixExtract: 'boolean',
   nextEditPredictor: 'string',
+  minConfidence: 'number',
 };
 
 export interface Settings {

@@ -14,6 +14,17 @@ export interface ServerStatus {
   family?: string | null;
   modelOrigin?: string | null;
   last?: LastGeneration | null;
+  gating?: Gating | null;
+}
+
+/** Confidence gating as the server reports it in `gating`. */
+export interface Gating {
+  minConfidence?: number;
+  /** Probability of the least likely kept token of the latest completion (null: unknown). */
+  lastConfidence?: number | null;
+  lastGated?: boolean;
+  /** Suggestions withheld so far because their confidence was below minConfidence. */
+  gated?: number;
 }
 
 /** Timings of the latest generation, as the server reports them in `last`. */
@@ -59,6 +70,7 @@ export class StatusModel {
   family: string | undefined;
   modelOrigin: string | undefined;
   last: LastGeneration | undefined;
+  gating: Gating | undefined;
   /** Round trip of the latest inline-completion request as the editor measured it. */
   roundTripMs: number | undefined;
   /** Language of the active editor, and whether completions are enabled for it. */
@@ -73,6 +85,7 @@ export class StatusModel {
     this.progressMessage = undefined;
     this.error = undefined;
     this.last = undefined;
+    this.gating = undefined;
     this.roundTripMs = undefined;
     this.loadTokens.clear();
   }
@@ -123,6 +136,9 @@ export class StatusModel {
     this.modelOrigin = result.modelOrigin ?? undefined;
     if (result.last && typeof result.last === 'object' && Object.keys(result.last).length > 0) {
       this.last = result.last;
+    }
+    if (result.gating && typeof result.gating === 'object') {
+      this.gating = result.gating;
     }
     switch (result.state) {
       case 'ready':
@@ -220,6 +236,10 @@ export class StatusModel {
       }
       lines.push(`Last completion: ${formatMs(latency)} (${parts.join(', ')})`);
     }
+    const confidence = gatingLine(this.gating);
+    if (confidence) {
+      lines.push(confidence);
+    }
     if (this.roundTripMs !== undefined) {
       lines.push(`Last request round trip in the editor: ${formatMs(this.roundTripMs)}`);
     }
@@ -233,6 +253,21 @@ export class StatusModel {
     lines.push('Click for status and actions.');
     return { text, tooltip: lines.join('\n'), background };
   }
+}
+
+/** "Confidence: last 0.42 (shown; hidden below 0.30), 3 hidden so far", or undefined without a threshold. */
+export function gatingLine(gating: Gating | undefined): string | undefined {
+  if (!gating || typeof gating.minConfidence !== 'number') {
+    return undefined;
+  }
+  const threshold = gating.minConfidence.toFixed(2);
+  const hidden = typeof gating.gated === 'number' ? `, ${gating.gated} hidden so far` : '';
+  const last = gating.lastConfidence;
+  if (typeof last !== 'number') {
+    return `Confidence: suggestions below ${threshold} are hidden${hidden}`;
+  }
+  const verdict = gating.lastGated ? 'hidden' : 'shown';
+  return `Confidence: last ${last.toFixed(2)} (${verdict}; hidden below ${threshold})${hidden}`;
 }
 
 export function formatMs(ms: number): string {

@@ -48,6 +48,7 @@ M.status = {
   family = nil,
   model_origin = nil,
   last = nil,
+  gating = nil, -- { minConfidence, lastConfidence, lastGated, gated } from slm/status
 }
 
 local load_tokens = {}
@@ -120,6 +121,9 @@ local function apply_status(result)
   s.model_origin = result.modelOrigin ~= vim.NIL and result.modelOrigin or nil
   if type(result.last) == 'table' and next(result.last) ~= nil then
     s.last = result.last
+  end
+  if type(result.gating) == 'table' then
+    s.gating = result.gating
   end
   if s.state ~= 'loading' then
     s.percentage = nil
@@ -204,6 +208,21 @@ function M.status_lines()
       tostring(s.last.generated_tokens or '?'),
       tostring(s.last.stopReason or '?')
     )
+  end
+  local gating = s.gating
+  if type(gating) == 'table' and type(gating.minConfidence) == 'number' then
+    local hidden = type(gating.gated) == 'number' and string.format(', %d hidden so far', gating.gated) or ''
+    if type(gating.lastConfidence) == 'number' then
+      lines[#lines + 1] = string.format(
+        'confidence: last %.2f (%s; hidden below %.2f)%s',
+        gating.lastConfidence,
+        gating.lastGated == true and 'hidden' or 'shown',
+        gating.minConfidence,
+        hidden
+      )
+    else
+      lines[#lines + 1] = string.format('confidence: suggestions below %.2f are hidden%s', gating.minConfidence, hidden)
+    end
   end
   lines[#lines + 1] = string.format(
     'inline completion: %s; requests %d, cancelled %d, shown %d, accepted %d, prefetches %d',

@@ -48,6 +48,20 @@ describe('status-bar item', () => {
     assert.equal(model.render().text, '$(sparkle) slm 312 ms');
   });
 
+  test('the confidence gate: the last score, whether it was hidden, and how many were', () => {
+    const model = new StatusModel();
+    model.status({ state: 'ready', last: {}, gating: { minConfidence: 0.3, lastConfidence: null, lastGated: false, gated: 0 } });
+    assert.match(model.render().tooltip, /Confidence: suggestions below 0\.30 are hidden, 0 hidden so far/);
+    model.status({ state: 'ready', last: {}, gating: { minConfidence: 0.3, lastConfidence: 0.1234, lastGated: true, gated: 2 } });
+    assert.match(model.render().tooltip, /Confidence: last 0\.12 \(hidden; hidden below 0\.30\), 2 hidden so far/);
+    model.status({ state: 'ready', last: {}, gating: { minConfidence: 0.3, lastConfidence: 0.91, lastGated: false, gated: 2 } });
+    assert.match(model.render().tooltip, /Confidence: last 0\.91 \(shown; hidden below 0\.30\), 2 hidden so far/);
+    // An older server without gating: no line.
+    const old = new StatusModel();
+    old.status({ state: 'ready', last: {} });
+    assert.doesNotMatch(old.render().tooltip, /Confidence/);
+  });
+
   test('a model that failed to load shows the error on an error background', () => {
     const model = new StatusModel();
     model.status({ state: 'failed', error: '/m.gguf is not a GGUF file', model: null });
