@@ -135,7 +135,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
             request = CompletionRequest(text=problem.document, offset=problem.cursor, language="python")
             result = pipeline.complete(request)
             return Completion(text=result.completion, raw=result.raw, timings=result.timings,
-                              meta={"stop_reason": result.stop_reason})
+                              meta={"stop_reason": result.stop_reason, "stop_sequence": result.stop_sequence})
 
         return complete
 

@@ -75,6 +75,7 @@ class CompletionResult:
     family: str
     stop_reason: str
     timings: dict[str, float | int] = field(default_factory=dict)
+    stop_sequence: str = ""  # the stop sequence that ended generation, for evaluation records
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -146,17 +147,20 @@ class Pipeline:
             return prepared
         cached = self._results.get(prepared.key)
         if cached is not None:
-            generation = Generation(cached.text, "cache")
+            generation, ended, stopped_at = Generation(cached.text, "cache"), cached.stop_reason, cached.stop_sequence
         else:
             generation = self._generate(prepared, cancelled, keep_prompt)
-            if generation.stop_reason in ("end", "stop", "length"):
+            ended, stopped_at = generation.stop_reason, generation.stop_sequence
+            if ended in ("end", "stop", "length"):
                 self._results.put(prepared.key, generation)
         raw = _drop_typed(generation.text, prepared.typed)
         mode = prepared.mode
-        if generation.stop_reason == "deadline":  # cut short: keep whole lines only
-            raw = raw[: raw.rfind("\n") + 1] if mode is CompletionMode.MULTI else ""
+        if ended == "deadline":  # cut short: keep whole lines only
+            raw = raw[: raw.rfind("\n") + 1] if mode.lines else ""
         before, after = prepared.before, prepared.after
-        completion = postprocess(raw, before, after, request.language, mode, truncated=generation.stop_reason == "length")
+        completion = postprocess(
+            raw, before, after, request.language, mode, truncated=ended == "length", stopped_at=stopped_at
+        )
         completion = self.context.gate.scan_output(completion, prefix=before) or ""
         if request.selection is None:
             self._typed_ahead.remember(request.uri or "", before, after, completion)
@@ -207,8 +211,8 @@ class Pipeline:
             log.info("no completion: %s", exc)
             return self._result(request, None, "", "", Generation("", "excluded"))
         mode = decide_mode(before, after, request.language)
-        max_tokens = self._max_tokens(mode is CompletionMode.MULTI)
-        stops = stop_sequences(request.language, mode)
+        max_tokens = self._max_tokens(mode.lines)
+        stops = stop_sequences(request.language, mode, prefix=before, suffix=after)
         prompt_prefix, typed = _heal_trailing_whitespace(context.prefix.text)
         parts = PromptParts(
             prefix=prompt_prefix,
@@ -266,6 +270,7 @@ class Pipeline:
             family=self.engine.fim.family,
             stop_reason=generation.stop_reason,
             timings=generation.timings.as_dict(),
+            stop_sequence=generation.stop_sequence,
         )
 
 
