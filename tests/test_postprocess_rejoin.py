@@ -64,6 +64,12 @@ CASES = [
     # An empty body at the end of the file: no target, the block ends where the indentation does.
     case("python", "def double(x):█", "\n    return x * 2\n\nprint(double(2))\n", "end", MULTI,
          "\n    return x * 2", "py-empty-body-ends-at-dedent"),
+    # A completion must not end opening a block whose body nothing supplies ...
+    case("python", "def f(s):\n    r = []\n█\n", "    for g in s:\n        if g:\n            continue\n        if g in r:\n",
+         "length", MULTI, "    for g in s:\n        if g:\n            continue", "py-opener-without-body-is-dropped"),
+    # ... but the body may be the code below.
+    case("python", "def f(s):\n    r = []\n█\n        r.append(c)\n    return r\n", "    n = 0\n    for c in s:\n", "stop",
+         FILL, "    n = 0\n    for c in s:", "py-opener-whose-body-is-below-is-kept"),
     # JavaScript
     case("javascript", JS_SUM, "  for (const x of xs) {\n    sum += x;\n  }\n", "stop", FILL,
          "  for (const x of xs) {\n    sum += x;\n  }", "js-reached"),

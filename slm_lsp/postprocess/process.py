@@ -15,7 +15,8 @@ dropping leading blank lines), so their effects compose predictably:
 6. a generated line that repeats the first line of the suffix ends the completion;
 7. a line indented out of the cursor's block ends it;
 8. an unbalanced closing bracket ends it;
-9. comment-only lines trailing after code are dropped;
+9. comment-only lines trailing after code are dropped, and so is a last line opening a
+   block (Python) whose body neither the completion nor the code below supplies;
 10. trailing whitespace is tidied;
 11. tree-sitter validation prefers the longest cut that adds no syntax error.
 
@@ -25,7 +26,7 @@ text-only rules.
 
 from __future__ import annotations
 
-from slm_lsp.postprocess.blocks import cut_at_dedent
+from slm_lsp.postprocess.blocks import cut_at_dedent, drop_bodyless_opener
 from slm_lsp.postprocess.brackets import cut_at_unbalanced_closer
 from slm_lsp.postprocess.cursor import CursorContext
 from slm_lsp.postprocess.languages import rules_for
@@ -92,6 +93,8 @@ def postprocess(
             text = cut_at_dedent(text, cursor, rules)
         text = cut_at_unbalanced_closer(text, region, rules)
         text = drop_trailing_comments(text, cursor, rules)
+        if mode != CompletionMode.SINGLE:
+            text = drop_bodyless_opener(text, cursor, rules)
     text = tidy_whitespace(text, cursor)
     if not text.strip():
         return ""
