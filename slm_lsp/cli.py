@@ -162,7 +162,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     if problems:
         raise problems[0]
     stack = ConfigStack()
-    for layer in [*layers, Layer("command line", "command line", {**DETERMINISTIC, **_overrides(args)})]:
+    # `eval --shipped-budgets` scores what users get: the time limits and adaptive budgets in force.
+    deterministic = {} if getattr(args, "shipped_budgets", False) else DETERMINISTIC
+    for layer in [*layers, Layer("command line", "command line", {**deterministic, **_overrides(args)})]:
         stack.replace(layer)
     return stack.settings
 
