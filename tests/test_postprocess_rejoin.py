@@ -45,6 +45,12 @@ CASES = [
          "            cur.append(c)\n        elif c == ')':\n            depth -= 1", "py-reached-in-text-is-cut-before-it"),
     case("python", PY_GAP, "    for x in xs:\n        total += x\n", "stop", FILL,
          "    for x in xs:\n        total += x", "py-gap-filled-with-a-loop"),
+    # The model wrote the next line in its own spacing: still the same line.
+    case("python", PY_GAP, "    for x in xs:\n        total += x\n    return total/len(xs)\n", "end", FILL,
+         "    for x in xs:\n        total += x", "py-reached-with-other-spacing"),
+    # Same text at another indentation is another line (here: inside the loop, which stays whole).
+    case("python", PY_GAP, "    for x in xs:\n        total += x\n        return total / len(xs)\n", "end", FILL,
+         "    for x in xs:\n        total += x\n        return total / len(xs)", "py-same-text-deeper-is-not-the-target"),
     # Not reached: only the first statement (with its block), never the model's whole guess.
     case("python", PY_GAP, "    for x in xs:\n        total += x\n    print(total)\n    return total\n", "end", FILL,
          "    for x in xs:\n        total += x", "py-not-reached-keeps-the-first-statement-and-its-block"),

@@ -51,34 +51,46 @@ def target_stop(target: str) -> str:
 
 
 def cut_at_target(text: str, cursor: CursorContext, target: str) -> str | None:
-    """``text`` before its first line equal to ``target``; None when no line is.
+    """``text`` before its first line that is ``target``; None when no line is.
 
-    The completion's first line counts only when it starts its own line (a blank cursor
-    line): otherwise it continues the cursor line, which is not the target.
+    A line is the target when its indentation is the same and its text differs at most in
+    spacing (``total/len(xs)`` for ``total / len(xs)``: the model wrote the same code, in
+    its own style). The completion's first line counts only when it starts its own line (a
+    blank cursor line): otherwise it continues the cursor line, which is not the target.
     """
     lines = (cursor.line_before + text).split("\n")
     first = 0 if cursor.blank_before else 1
     for index in range(first, len(lines)):
-        if lines[index].rstrip() == target:
+        if _same_line(lines[index], target):
             return "\n".join(lines[:index])[len(cursor.line_before) :]
     return None
 
 
+def _same_line(line: str, target: str) -> bool:
+    indent = len(target) - len(target.lstrip())
+    if line[:indent] != target[:indent] or line[indent : indent + 1].isspace():
+        return False
+    return "".join(line.split()) == "".join(target.split())
+
+
 def first_statement(text: str, cursor: CursorContext, rules: LanguageRules) -> str:
-    """The first line of code in ``text``, with the block it opens (the lines indented deeper
-    below it) and the comment lines above it.
+    """The first line of code in ``text`` (with the comment lines above it), and the block it
+    opens unless the code below is that block's body.
 
     What a completion that never reached the code below can safely offer: one statement,
-    complete, rather than the model's guess at how many statements the gap holds.
+    complete, rather than the model's guess at how many statements the gap holds. Only
+    comments: the first line.
     """
     lines = (cursor.line_before + text).split("\n")
     start = next((i for i, line in enumerate(lines) if code_part(line, rules).strip()), None)
     if start is None:
-        return text
+        first = next((i for i, line in enumerate(lines) if line.strip()), 0)
+        return "\n".join(lines[: first + 1])[len(cursor.line_before) :]
     head = lines[start]
-    if not opens_block(head, rules):
-        return "\n".join(lines[: start + 1])[len(cursor.line_before) :]
     level = indent_width(head)
+    below = cursor.next_line if cursor.blank_after else None
+    if not opens_block(head, rules) or (below is not None and indent_width(below) > level):
+        return "\n".join(lines[: start + 1])[len(cursor.line_before) :]
     end = start + 1
     while end < len(lines) and (not lines[end].strip() or indent_width(lines[end]) > level):
         end += 1
