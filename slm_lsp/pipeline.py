@@ -211,7 +211,7 @@ class Pipeline:
             log.info("no completion: %s", exc)
             return self._result(request, None, "", "", Generation("", "excluded"))
         mode = decide_mode(before, after, request.language)
-        max_tokens = self._max_tokens(mode.lines)
+        max_tokens = self._max_tokens(mode is CompletionMode.MULTI)
         stops = stop_sequences(request.language, mode, prefix=before, suffix=after)
         prompt_prefix, typed = _heal_trailing_whitespace(context.prefix.text)
         parts = PromptParts(
@@ -247,7 +247,12 @@ class Pipeline:
 
     def _max_tokens(self, multiline: bool) -> int:
         """The generation budget: the configured maximum, shrunk to the latency target when
-        adaptive budgets are on and the decode speed is known."""
+        adaptive budgets are on and the decode speed is known.
+
+        A gap between statements (FILL) gets the single-line budget: what is kept is one
+        statement or the lines up to the code below, and on HumanEval the model reached that
+        code within 25 tokens whenever it did (32 tokens scored the same as 128; README
+        "Quality"), while 128 tokens cost several seconds on a laptop."""
         configured = self.settings.max_tokens_multi if multiline else self.settings.max_tokens_single
         speed = self.engine.speed.decode_tps
         if not self.settings.adaptive_budgets or speed is None or multiline:

@@ -59,3 +59,13 @@ def test_a_gap_is_filled_with_a_block_up_to_the_code_below(gemma: Pipeline, lang
         ast.parse(filled)
     else:
         assert syntax_errors(filled, "javascript") == []
+
+
+def test_a_gap_gets_the_single_line_budget(embedded_model) -> None:  # type: ignore[no-untyped-def]
+    # What a gap keeps is one statement or the lines up to the code below, which the model
+    # reaches within a few dozen tokens when it does: the block budget would only add latency.
+    engine = Engine.load(embedded_model, n_ctx=2048, n_threads=2)
+    pipeline = Pipeline(engine, Settings().replace({**DETERMINISTIC, "max_tokens_single": 6, "max_tokens_multi": 64}))
+    text = "def average(numbers):\n    total = 0\n\n    return total / len(numbers)\n"
+    result = pipeline.complete(CompletionRequest(text=text, offset=text.index("\n\n") + 1, language="python"))
+    assert 0 < result.timings["generated_tokens"] <= 6

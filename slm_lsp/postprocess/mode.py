@@ -32,7 +32,7 @@ class CompletionMode(StrEnum):
 
     @property
     def lines(self) -> bool:
-        """Whether the completion may span several lines (generation budget, deadline cut)."""
+        """Whether the completion may span several lines (a deadline then keeps whole lines)."""
         return self is not CompletionMode.SINGLE
 
 
