@@ -138,7 +138,8 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
             request = CompletionRequest(text=problem.document, offset=problem.cursor, language="python")
             result = pipeline.complete(request)
             return Completion(text=result.completion, raw=result.raw, timings=result.timings,
-                              meta={"stop_reason": result.stop_reason, "confidence": result.confidence})
+                              meta={"stop_reason": result.stop_reason, "confidence": result.confidence,
+                                    "stop_sequence": result.stop_sequence})
 
         return complete
 
@@ -176,7 +177,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     if problems:
         raise problems[0]
     stack = ConfigStack()
-    for layer in [*layers, Layer("command line", "command line", {**DETERMINISTIC, **_overrides(args)})]:
+    # `eval --shipped-budgets` scores what users get: the time limits and adaptive budgets in force.
+    deterministic = {} if getattr(args, "shipped_budgets", False) else DETERMINISTIC
+    for layer in [*layers, Layer("command line", "command line", {**deterministic, **_overrides(args)})]:
         stack.replace(layer)
     return stack.settings
 

@@ -6,7 +6,7 @@ import pytest
 
 from slm_lsp.postprocess import CompletionMode, decide_mode, stop_sequences
 
-SINGLE, MULTI = CompletionMode.SINGLE, CompletionMode.MULTI
+SINGLE, MULTI, FILL = CompletionMode.SINGLE, CompletionMode.MULTI, CompletionMode.FILL
 
 CASES = [
     # Python
@@ -14,10 +14,10 @@ CASES = [
     ("python", "total = █ + 1\n", SINGLE),  # middle of a line
     ("python", "def f(x):█\n", MULTI),  # end of a line opening a block
     ("python", "def f(x):\n    █\n", MULTI),  # empty block
-    ("python", "def f(x):\n█\n    return x\n", SINGLE),  # block start, but the body exists
-    ("python", "def f():\n    a = 1\n    █\n    return a\n", SINGLE),  # between two statements
+    ("python", "def f(x):\n█\n    return x\n", FILL),  # block start, but the body exists
+    ("python", "def f():\n    a = 1\n    █\n    return a\n", FILL),  # between two statements
     ("python", "def f():\n    a = 1\n    █\n\n\ndef g():\n    pass\n", MULTI),  # end of a block
-    ("python", "for x in xs:\n    for y in ys:\n        use(y)\n    █\n    done()\n", SINGLE),  # typed indentation
+    ("python", "for x in xs:\n    for y in ys:\n        use(y)\n    █\n    done()\n", FILL),  # typed indentation
     ("python", "foo(\n    1,\n    █\n)\n", SINGLE),  # arguments over several lines
     ("python", "d = {\n    'a': 1,\n    █\n}\n", SINGLE),  # dict literal
     ("python", 's = "abc█"\n', SINGLE),  # string

@@ -73,6 +73,9 @@ class Generation:
     timings: Timings = field(default_factory=Timings)
     logprobs: tuple[float, ...] = ()
     token_ends: tuple[int, ...] = ()
+    # Which stop sequence ended it (reason "stop"); "" when unknown (a server that stopped by itself).
+    # Post-processing reads it: stopping at the code below the cursor means the gap is filled.
+    stop_sequence: str = ""
 
 
 @dataclass
@@ -272,11 +275,11 @@ class Engine:
         prompt_done = time.perf_counter()
         limit = time.monotonic() + generation_seconds if generation_seconds else None
         scores = TokenScores()
-        text, reason = self._decode(len(ids), max_tokens, stop, lambda: stopped(limit), timings, on_text, scores)
+        text, reason, matched = self._decode(len(ids), max_tokens, stop, lambda: stopped(limit), timings, on_text, scores)
         self._sequence.truncate(len(ids))  # keep the prompt cached, drop the generated tokens
         timings.generation_ms = (time.perf_counter() - prompt_done) * 1000
         self.speed.observe_decode(timings.generated_tokens, timings.generation_ms)
-        return Generation(text, reason, timings, tuple(scores.logprobs), tuple(scores.ends))
+        return Generation(text, reason, timings, tuple(scores.logprobs), tuple(scores.ends), stop_sequence=matched)
 
     def warm(self, ids: Sequence[int], *, cancelled: Cancelled = lambda: False) -> Timings:
         """Evaluate a prompt into the KV cache without generating anything (prefetch).
@@ -333,7 +336,8 @@ class Engine:
         timings: Timings,
         on_text: Callable[[str], None] | None,
         scores: TokenScores,
-    ) -> tuple[str, str]:
+    ) -> tuple[str, str, str]:
+        """Text, stop reason and the stop sequence that ended it ("" for any other reason)."""
         import llama_cpp
 
         vocab = llama_cpp.llama_model_get_vocab(self._llm.model)  # type: ignore[attr-defined]
@@ -344,25 +348,25 @@ class Engine:
         text = ""
         for _ in range(max_tokens):
             if reason := stopped():
-                return text, reason
+                return text, reason, ""
             token = self._sampler.sample(ctx)
             if llama_cpp.llama_vocab_is_eog(vocab, token) or token in control:
-                return text, "end"
+                return text, "end", ""
             generated.append(token)
             timings.generated_tokens += 1
             text = self.detokenize(generated)
             scored = time.perf_counter()
             scores.add(last_logprob(ctx, token, n_vocab), len(text))
             timings.confidence_ms += (time.perf_counter() - scored) * 1000
-            cut = first_stop(text, stop)
-            if cut is not None:
-                return text[:cut], "stop"
+            found = matched_stop(text, stop)
+            if found is not None:
+                return text[: found[0]], "stop", found[1]
             if on_text is not None:
                 on_text(text)
             if len(generated) < max_tokens:
                 self._sequence.decode_one(token, position)
                 position += 1
-        return text, "length"
+        return text, "length", ""
 
 
 @dataclass
@@ -424,8 +428,18 @@ def checked_prompt(ids: Sequence[int], max_tokens: int, n_ctx: int) -> list[int]
 
 def first_stop(text: str, stop: Sequence[str]) -> int | None:
     """Where the earliest of the ``stop`` sequences starts in ``text``, if any does."""
-    positions = [i for s in stop if s and (i := text.find(s)) >= 0]
-    return min(positions) if positions else None
+    found = matched_stop(text, stop)
+    return found[0] if found is not None else None
+
+
+def matched_stop(text: str, stop: Sequence[str]) -> tuple[int, str] | None:
+    """The earliest of the ``stop`` sequences in ``text``: where it starts, and which it is
+    (the first listed wins a tie)."""
+    positions = [(i, n, s) for n, s in enumerate(stop) if s and (i := text.find(s)) >= 0]
+    if not positions:
+        return None
+    start, _, sequence = min(positions)
+    return start, sequence
 
 
 def vocab_facts(llm: object, info: GGUFInfo) -> VocabFacts:

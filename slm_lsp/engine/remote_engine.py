@@ -33,8 +33,8 @@ from slm_lsp.engine.local_engine import (
     Speed,
     Timings,
     checked_prompt,
-    first_stop,
     install_llama_log_handler,
+    matched_stop,
     vocab_facts,
 )
 from slm_lsp.engine.vocab_model import VocabModel
@@ -150,15 +150,16 @@ class RemoteEngine:
             prompt = self._llm.detokenize(body, special=True).decode("utf-8", errors="replace")
         answer = self._client.complete(prompt, max_tokens=max_tokens, stop=stop, cancelled=cancelled)
         text, reason = answer.text, "length" if answer.finish_reason == "length" else "end"
-        cut = first_stop(text, stop)  # a server that ignores `stop` is cut here
-        if cut is not None:
-            text, reason = text[:cut], "stop"
+        matched = ""
+        found = matched_stop(text, stop)  # a server that ignores `stop` is cut here
+        if found is not None:
+            text, reason, matched = text[: found[0]], "stop", found[1]
         timings = Timings(
             prompt_tokens=len(ids), evaluated_tokens=len(ids), generated_tokens=answer.completion_tokens,
             generation_ms=answer.elapsed_ms,
         )
         ends = tuple(itertools.accumulate(len(piece) for piece in answer.tokens))
-        return Generation(text, "cancelled" if cancelled() else reason, timings, answer.logprobs, ends)
+        return Generation(text, "cancelled" if cancelled() else reason, timings, answer.logprobs, ends, stop_sequence=matched)
 
     def _failed(self, reason: str) -> None:
         first = self.down_since is None

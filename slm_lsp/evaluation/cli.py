@@ -50,6 +50,11 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
         "--timeout", type=float, default=DEFAULT_TIMEOUT, help=f"seconds per test program (default: {DEFAULT_TIMEOUT:g})"
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--shipped-budgets", action="store_true",
+        help="keep the time limits and adaptive budgets users get (maxGenerationSeconds, maxPromptSeconds, "
+             "adaptiveBudgets); by default they are off, so scores do not depend on the machine's speed",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     with contextlib.suppress(argparse.ArgumentError):
         parser.add_argument("--model", help="GGUF model file")

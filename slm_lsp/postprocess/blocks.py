@@ -45,3 +45,21 @@ def cut_at_dedent(text: str, cursor: CursorContext, rules: LanguageRules) -> str
             continue
         return "\n".join(lines[:index])[len(cursor.line_before) :]
     return text
+
+
+def drop_bodyless_opener(text: str, cursor: CursorContext, rules: LanguageRules) -> str:
+    """Drop a last line that opens a block (``if x:``) whose body neither the completion nor
+    the document below supplies.
+
+    A token limit or a cut (repetition, dedent) can leave a completion ending at an opener,
+    which is a syntax error in Python that tree-sitter does not flag at the end of a
+    window. The body is in the document when its next line is indented deeper than the
+    opener (the gap ends just before an existing block body).
+    """
+    lines = (cursor.line_before + text.rstrip()).split("\n")
+    if len(lines) < 2 or not rules.indentation_blocks or not opens_block(lines[-1], rules):
+        return text
+    following = cursor.next_line if cursor.blank_after else None
+    if following is not None and indent_width(following) > indent_width(lines[-1]):
+        return text
+    return "\n".join(lines[:-1]).rstrip()[len(cursor.line_before) :]

@@ -5,10 +5,11 @@ the model runs: a multi-line completion in the middle of a line is never wanted,
 single line where the developer is about to write a block body wastes the request.
 Multi-line is chosen where whole statements go and more than one is likely wanted: on a
 blank line at the start of an empty block or at the end of a block, and at the end of a
-line that opens a block. Everything else is single-line: the middle of a line, inside a
-string or comment, inside a call's arguments or a collection literal (lexically open
-``(``/``[``, or a ``{`` that tree-sitter says is an object/struct/initializer literal),
-and a blank line between two statements of a block (where the code below already exists).
+line that opens a block. A blank line between two statements of a block, where the code
+below already exists, is FILL: lines up to that code (see ``rejoin``). Everything else is
+single-line: the middle of a line, inside a string or comment, inside a call's arguments
+or a collection literal (lexically open ``(``/``[``, or a ``{`` that tree-sitter says is
+an object/struct/initializer literal).
 """
 
 from __future__ import annotations
@@ -22,10 +23,17 @@ from slm_lsp.postprocess.syntax import container_of_brace, window
 
 
 class CompletionMode(StrEnum):
-    """How much to generate: the rest of one line, or a block of lines."""
+    """How much to generate: the rest of one line, a block of lines, or the lines that fill
+    a gap up to code that already follows (ending where the model reaches that code)."""
 
     SINGLE = "single"
     MULTI = "multi"
+    FILL = "fill"
+
+    @property
+    def lines(self) -> bool:
+        """Whether the completion may span several lines (a deadline then keeps whole lines)."""
+        return self is not CompletionMode.SINGLE
 
 
 # Node types (or parts of them) of the construct a ``{`` opens when statements go inside.
@@ -42,7 +50,7 @@ def decide_mode(prefix: str, suffix: str, language: str | None) -> CompletionMod
         return CompletionMode.SINGLE
     if not cursor.blank_before:
         return CompletionMode.MULTI if opens_block(cursor.line_before, rules) else CompletionMode.SINGLE
-    return CompletionMode.MULTI if _block_wants_more(cursor, rules) else CompletionMode.SINGLE
+    return CompletionMode.MULTI if _block_wants_more(cursor, rules) else CompletionMode.FILL
 
 
 def _inside_expression(prefix: str, suffix: str, rules: LanguageRules) -> bool:
