@@ -11,7 +11,6 @@ repeatable suggestion). Pieces missing outside CI skip with the reason; SLM_LSP_
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -24,20 +23,20 @@ import pytest
 
 from tests.editors.conftest import VSCODE_DIR, missing, required
 from tests.editors.workbench import install
-from tests.editors.workbench.browser import STATUS_RECORDER, Workbench, chromium_path, launch
-from tests.editors.workbench.codeserver import GRACE_SECONDS, CodeServer
+from tests.editors.workbench.browser import STATUS_RECORDER, chromium_path
+from tests.editors.workbench.codeserver import GRACE_SECONDS
+from tests.editors.workbench.session import (
+    artifacts_dir,
+    installed_server_command,
+    make_workspace,
+    quiet_user_settings,
+    workbench_session,
+)
 
 pytestmark = pytest.mark.embedded
 
 ADD_PY = "def add(a, b):\n"
 TYPED = "    return "
-
-
-def _artifacts(tmp_path: Path) -> Path:
-    base = os.environ.get("SLM_LSP_ARTIFACTS")
-    path = Path(base) / "vscode-real" if base else tmp_path / "artifacts"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _session_processes(sid: int, needle: str) -> dict[int, str]:
@@ -96,48 +95,19 @@ def vsix(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_extension_works_in_the_real_workbench(
     code_server_ready: None, playwright_api: object, vsix: Path, embedded_model: Path, clean_env: dict[str, str], tmp_path: Path
 ) -> None:
-    artifacts = _artifacts(tmp_path)
-    workspace = tmp_path / "project"
-    workspace.mkdir()
-    subprocess.run(["git", "init", "-q", str(workspace)], check=True)
-    (workspace / "add.py").write_text(ADD_PY)
-    (workspace / ".env").write_text("API_URL=http://localhost\n")
-    server_command = Path(sys.executable).parent / "slm-lsp"
-    assert server_command.is_file(), f"{server_command} missing: pip install -e . first"
-
-    code = CodeServer(tmp_path / "code-server", clean_env)
-    code.write_settings(
+    artifacts = artifacts_dir(tmp_path)
+    workspace = make_workspace(tmp_path, {"add.py": ADD_PY, ".env": "API_URL=http://localhost\n"})
+    with workbench_session(
+        playwright_api, vsix, tmp_path, clean_env, workspace,
         # `--log-level info` so the server writes routine lines to stderr: they must show as [info].
-        machine={"slmLsp.server.command": [str(server_command), "serve", "--log-level", "info"],
+        machine={"slmLsp.server.command": [str(installed_server_command()), "serve", "--log-level", "info"],
                  "slmLsp.model": str(embedded_model)},
-        user={
-            "slmLsp.trace.server": "verbose",  # the LSP traffic in the log: shows executeCommand reaching the server
-            "workbench.startupEditor": "none",
-            "security.workspace.trust.enabled": False,
-            "telemetry.telemetryLevel": "off",
-            "extensions.autoUpdate": False,
-            "extensions.autoCheckUpdates": False,
-            "editor.quickSuggestions": {"other": False, "comments": False, "strings": False},
-            "editor.suggestOnTriggerCharacters": False,
-            "editor.wordBasedSuggestions": "off",
-            "editor.inlineSuggest.enabled": True,
-            "files.insertFinalNewline": False,
-            "files.trimTrailingWhitespace": False,
-            "workbench.tips.enabled": False,
-        },
-    )
-    code.install_extension(vsix)
-    code.start(workspace)
-    assert code.process is not None
-    sid = code.process.pid
-    browser = None
-    try:
-        browser = launch(playwright_api)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.add_init_script(STATUS_RECORDER)
-        page.goto(f"{code.url}/?folder={workspace}")
-        bench = Workbench(page)
-        bench.wait_ready()
+        user=quiet_user_settings(inline_suggest=True),
+        init_script=STATUS_RECORDER, save_log_to=artifacts / "slm-lsp-output.log",
+    ) as session:
+        code, bench, page = session.code, session.bench, session.page
+        assert code.process is not None
+        sid = code.process.pid
 
         # The server starts from the extension's own launch, without `--stdio` appended.
         deadline = time.monotonic() + 90
@@ -212,18 +182,13 @@ def test_the_extension_works_in_the_real_workbench(
         bench.command("Trigger Inline Suggestion")
         assert bench.wait_ghost_text(timeout=5) == ""
         page.screenshot(path=str(artifacts / "env-no-suggestion.png"))
-    finally:
-        if browser is not None:
-            browser.close()
-        try:
-            # Closing the browser leaves no slm-lsp process once the grace time is over.
-            deadline = time.monotonic() + GRACE_SECONDS + 30
-            while (left := _session_processes(sid, "slm-lsp serve")) and time.monotonic() < deadline:
-                time.sleep(0.5)
-        finally:
-            (artifacts / "slm-lsp-output.log").write_text(code.output_channel_log())
-            code.stop()
-    assert not left, f"slm-lsp still running after the browser closed: {left}"
+
+        # Closing the browser leaves no slm-lsp process once the grace time is over.
+        session.close_browser()
+        deadline = time.monotonic() + GRACE_SECONDS + 30
+        while (left := _session_processes(sid, "slm-lsp serve")) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not left, f"slm-lsp still running after the browser closed: {left}"
 
 
 EXITS_AT_ONCE = "import sys; print('slm-lsp: model file /nowhere/m.gguf is missing', file=sys.stderr); sys.exit(2)"
@@ -241,25 +206,15 @@ def test_a_server_command_that_cannot_start_gets_a_notification_with_the_fix(
     code_server_ready: None, playwright_api: object, vsix: Path, clean_env: dict[str, str], tmp_path: Path,
     command: list[str], expected: str,
 ) -> None:
-    workspace = tmp_path / "project"
-    workspace.mkdir()
-    (workspace / "add.py").write_text(ADD_PY)
-    code = CodeServer(tmp_path / "code-server", clean_env)
-    code.write_settings(machine={"slmLsp.server.command": command}, user={"workbench.startupEditor": "none"})
-    code.install_extension(vsix)
-    code.start(workspace)
-    browser = launch(playwright_api)
-    try:
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(f"{code.url}/?folder={workspace}")
-        bench = Workbench(page)
-        bench.wait_ready()
+    workspace = make_workspace(tmp_path, {"add.py": ADD_PY}, git=False)
+    with workbench_session(
+        playwright_api, vsix, tmp_path, clean_env, workspace,
+        machine={"slmLsp.server.command": command}, user={"workbench.startupEditor": "none"},
+    ) as session:
+        bench = session.bench
         deadline = time.monotonic() + 60
         while expected not in (shown := bench.notifications()) and time.monotonic() < deadline:
             time.sleep(0.5)
-        page.screenshot(path=str(_artifacts(tmp_path) / f"start-failure-{command[0].rsplit('/', 1)[-1]}.png"))
-        assert expected in shown, (shown, code.output_channel_log()[-2000:])
+        session.page.screenshot(path=str(artifacts_dir(tmp_path) / f"start-failure-{command[0].rsplit('/', 1)[-1]}.png"))
+        assert expected in shown, (shown, session.code.output_channel_log()[-2000:])
         assert "slmLsp.server.command" in shown and "Machine settings" in shown, shown
-    finally:
-        browser.close()
-        code.stop()

@@ -1,5 +1,5 @@
 """"Edit selection with an instruction" in the real VS Code workbench (code-server, Chromium
-through Playwright; the harness is tests/editors/test_vscode_real.py's), the way a user does it:
+through Playwright; tests/editors/workbench/session.py's harness, test_vscode_real.py's fixtures), the way a user does it:
 select a method, Ctrl+. and pick the action, type the instruction into the input box, read the
 proposal in the diff view, then Discard (the diff closes, the file stays as it was) and, asked
 again, Apply (the diff closes, the file holds the rewrite). The extension and `slm-lsp serve` are the shipped ones; only the
@@ -10,7 +10,6 @@ so the applied text can be checked exactly — a small model's rewrite differs b
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,9 +19,8 @@ import pytest
 
 from tests.actions.test_edit import REWRITE, SOURCE
 from tests.editors import test_vscode_real
-from tests.editors.test_vscode_real import _artifacts
-from tests.editors.workbench.browser import Workbench, dom_text, launch
-from tests.editors.workbench.codeserver import CodeServer
+from tests.editors.workbench.browser import Workbench, dom_text
+from tests.editors.workbench.session import artifacts_dir, make_workspace, quiet_user_settings, workbench_session
 from tests.tiny_models import tiny_model_path
 
 pytestmark = pytest.mark.embedded
@@ -80,42 +78,19 @@ def _answer(bench: Workbench, button: str) -> None:
 def test_edit_selection_asks_shows_a_diff_and_applies_in_the_workbench(
     code_server_ready: None, playwright_api: object, vsix: Path, clean_env: dict[str, str], tmp_path: Path
 ) -> None:
-    artifacts = _artifacts(tmp_path)
-    workspace = tmp_path / "project"
-    workspace.mkdir()
-    subprocess.run(["git", "init", "-q", str(workspace)], check=True)
-    (workspace / "stats.py").write_text(SOURCE)
+    artifacts = artifacts_dir(tmp_path)
+    workspace = make_workspace(tmp_path, {"stats.py": SOURCE})
     script = tmp_path / "script.txt"
     script.write_text(REWRITE + "```")
     env = {**clean_env, "SLM_TEST_SCRIPT": str(script), "SLM_TEST_PROMPTS": str(tmp_path / "prompts.txt"),
            "PYTHONPATH": str(REPO)}
-    code = CodeServer(tmp_path / "code-server", env)
-    code.write_settings(
+    with workbench_session(
+        playwright_api, vsix, tmp_path, env, workspace,
         machine={"slmLsp.server.command": [sys.executable, str(SCRIPTED), "serve", "--threads", "1",
                                            "--model", str(tiny_model_path("nofim"))]},
-        user={
-            "slmLsp.trace.server": "verbose",
-            "workbench.startupEditor": "none",
-            "security.workspace.trust.enabled": False,
-            "telemetry.telemetryLevel": "off",
-            "extensions.autoUpdate": False,
-            "extensions.autoCheckUpdates": False,
-            "editor.inlineSuggest.enabled": False,
-            "editor.quickSuggestions": {"other": False, "comments": False, "strings": False},
-            "files.insertFinalNewline": False,
-            "files.trimTrailingWhitespace": False,
-            "workbench.tips.enabled": False,
-        },
-    )
-    code.install_extension(vsix)
-    code.start(workspace)
-    browser = None
-    try:
-        browser = launch(playwright_api)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(f"{code.url}/?folder={workspace}")
-        bench = Workbench(page)
-        bench.wait_ready()
+        user=quiet_user_settings(inline_suggest=False), save_log_to=artifacts / "slm-lsp-output.log",
+    ) as session:
+        code, bench, page = session.code, session.bench, session.page
         bench.open_file("stats.py")
         assert bench.wait_status_icon("sparkle", timeout=120), code.output_channel_log()[-3000:]
 
@@ -154,8 +129,3 @@ def test_edit_selection_asks_shows_a_diff_and_applies_in_the_workbench(
         assert sent == ["slm.editSelection", "slm.editSelection", "slm.applyEdit"], sent
         assert log.count(f'"instruction": "{INSTRUCTION}"') == 2, log[-3000:]
         assert re.search(r"Received response 'workspace/executeCommand - \(\d+\)' in \d+ms\.\nResult: \{\n\s*\"applied\": true", log)
-    finally:
-        if browser is not None:
-            browser.close()
-        (artifacts / "slm-lsp-output.log").write_text(code.output_channel_log())
-        code.stop()

@@ -1,5 +1,5 @@
 """Next-edit suggestions in the real VS Code workbench (code-server, Chromium through
-Playwright; the harness is tests/editors/test_vscode_real.py's): rename a parameter by
+Playwright; tests/editors/workbench/session.py's harness, test_vscode_real.py's fixtures): rename a parameter by
 typing, pause, and the proposal is drawn at the next use; Tab jumps there, Tab again
 applies it through a WorkspaceEdit, and the saved file holds the rename. Ghost text is
 switched off here, so Tab can only reach the next edit (with ghost text shown, Tab takes
@@ -7,17 +7,21 @@ the ghost text — the keybinding's `when` says `!inlineSuggestionVisible`)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.editors import test_vscode_real
-from tests.editors.test_vscode_real import _artifacts
-from tests.editors.workbench.browser import Workbench, launch
-from tests.editors.workbench.codeserver import CodeServer
+from tests.editors.workbench.session import (
+    Session,
+    artifacts_dir,
+    installed_server_command,
+    make_workspace,
+    quiet_user_settings,
+    wait_for_output,
+    workbench_session,
+)
 
 pytestmark = pytest.mark.embedded
 
@@ -28,47 +32,48 @@ vsix = test_vscode_real.vsix
 SOURCE = "def area(count):\n    double = count * 2  # count\n    return count + double\n"
 
 
+PROPOSAL_ANSWERED = "Received response 'textDocument/copilotInlineEdit"
+
+
+def _wait_for_the_proposal(session: Session, timeout: float, screenshot: Path) -> None:
+    """The server answered the next-edit request and the workbench drew its decoration."""
+    log = wait_for_output(session.code, PROPOSAL_ANSWERED, timeout, poll=0.3)
+    assert PROPOSAL_ANSWERED in log, log[-3000:]
+    time.sleep(0.5)
+    session.page.screenshot(path=str(screenshot))
+    assert session.page.locator(".view-lines span[class*='ced-']").count() >= 1, "no decoration drawn for the proposal"
+
+
+def _tab_tab_and_save(session: Session, saved_file: Path, holds: str, jumped_screenshot: Path | None = None) -> str:
+    """Tab jumps to the proposal, Tab again applies it, Ctrl+S saves; the saved text once it
+    ``holds`` the applied edit (or after 20 s, for the caller's assertion)."""
+    page = session.page
+    page.keyboard.press("Tab")
+    time.sleep(0.3)
+    if jumped_screenshot is not None:
+        page.screenshot(path=str(jumped_screenshot))
+    page.keyboard.press("Tab")
+    time.sleep(0.3)
+    page.keyboard.press("Control+S")
+    deadline = time.monotonic() + 20
+    while holds not in (saved := saved_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return saved
+
+
 def test_rename_then_tab_tab_applies_the_next_edit_in_the_workbench(
     code_server_ready: None, playwright_api: object, vsix: Path, embedded_model: Path, clean_env: dict[str, str], tmp_path: Path
 ) -> None:
-    artifacts = _artifacts(tmp_path)
-    workspace = tmp_path / "project"
-    workspace.mkdir()
-    subprocess.run(["git", "init", "-q", str(workspace)], check=True)
-    (workspace / "area.py").write_text(SOURCE)
-    server_command = Path(sys.executable).parent / "slm-lsp"
-    code = CodeServer(tmp_path / "code-server", clean_env)
-    code.write_settings(
-        machine={"slmLsp.server.command": [str(server_command), "serve"], "slmLsp.model": str(embedded_model)},
-        user={
-            "slmLsp.trace.server": "verbose",
-            "workbench.startupEditor": "none",
-            "security.workspace.trust.enabled": False,
-            "telemetry.telemetryLevel": "off",
-            "extensions.autoUpdate": False,
-            "extensions.autoCheckUpdates": False,
-            "editor.quickSuggestions": {"other": False, "comments": False, "strings": False},
-            "editor.suggestOnTriggerCharacters": False,
-            "editor.wordBasedSuggestions": "off",
-            "editor.inlineSuggest.enabled": False,
-            "files.insertFinalNewline": False,
-            "files.trimTrailingWhitespace": False,
-            "workbench.tips.enabled": False,
-        },
-    )
-    code.install_extension(vsix)
-    code.start(workspace)
-    browser = None
-    try:
-        browser = launch(playwright_api)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(f"{code.url}/?folder={workspace}")
-        bench = Workbench(page)
-        bench.wait_ready()
+    artifacts = artifacts_dir(tmp_path)
+    workspace = make_workspace(tmp_path, {"area.py": SOURCE})
+    with workbench_session(
+        playwright_api, vsix, tmp_path, clean_env, workspace,
+        machine={"slmLsp.server.command": [str(installed_server_command()), "serve"], "slmLsp.model": str(embedded_model)},
+        user=quiet_user_settings(inline_suggest=False), save_log_to=artifacts / "slm-lsp-output.log",
+    ) as session:
+        code, bench, page = session.code, session.bench, session.page
         bench.open_file("area.py")
-        deadline = time.monotonic() + 90
-        while "'initialize" not in code.output_channel_log() and time.monotonic() < deadline:
-            time.sleep(0.5)
+        wait_for_output(code, "'initialize", 90)
         time.sleep(2)
         page.keyboard.press("Control+Home")
         for _ in range(len("def area(")):
@@ -76,36 +81,13 @@ def test_rename_then_tab_tab_applies_the_next_edit_in_the_workbench(
         for _ in range(len("count")):
             page.keyboard.press("Shift+ArrowRight")
         bench.type_like_a_person("total")
-        deadline = time.monotonic() + 30
-        while "Received response 'textDocument/copilotInlineEdit" not in (log := code.output_channel_log()) \
-                and time.monotonic() < deadline:
-            time.sleep(0.3)
-        assert "Received response 'textDocument/copilotInlineEdit" in log, log[-3000:]
-        time.sleep(0.5)
-        page.screenshot(path=str(artifacts / "next-edit-shown.png"))
-        struck = page.locator(".view-lines span[class*='ced-']").count()
-        assert struck >= 1, "no decoration drawn for the proposal"
-        page.keyboard.press("Tab")
-        time.sleep(0.3)
-        page.screenshot(path=str(artifacts / "next-edit-jumped.png"))
-        page.keyboard.press("Tab")
-        time.sleep(0.3)
-        page.keyboard.press("Control+S")
-        deadline = time.monotonic() + 20
-        while "double = total * 2" not in (saved := (workspace / "area.py").read_text()) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        _wait_for_the_proposal(session, 30, artifacts / "next-edit-shown.png")
+        saved = _tab_tab_and_save(session, workspace / "area.py", "double = total * 2", artifacts / "next-edit-jumped.png")
         page.screenshot(path=str(artifacts / "next-edit-applied.png"))
         assert saved.splitlines()[:2] == ["def area(total):", "    double = total * 2  # count"], saved
         # The edit's command reached the server (VS Code runs it through the language client).
-        deadline = time.monotonic() + 20
-        while '"command": "slm.acceptedNextEdit"' not in (log := code.output_channel_log()) and time.monotonic() < deadline:
-            time.sleep(0.3)
+        log = wait_for_output(code, '"command": "slm.acceptedNextEdit"', 20, poll=0.3)
         assert "Sending request 'workspace/executeCommand" in log and '"command": "slm.acceptedNextEdit"' in log, log[-3000:]
-    finally:
-        if browser is not None:
-            browser.close()
-        (artifacts / "slm-lsp-output.log").write_text(code.output_channel_log())
-        code.stop()
 
 
 def test_a_next_edit_models_proposal_is_applied_in_the_workbench(
@@ -115,71 +97,24 @@ def test_a_next_edit_models_proposal_is_applied_in_the_workbench(
     """A literal with no twin changed (2 -> 3): edit propagation has nothing, so what is drawn
     is the model predictor's proposal — the tiny Sweep-like model's scripted rewrite
     (tests/conftest.py ``SWEEP_ANSWER``) diffed into edits, the one on the cursor's line first."""
-    artifacts = _artifacts(tmp_path)
-    workspace = tmp_path / "project"
-    workspace.mkdir()
-    subprocess.run(["git", "init", "-q", str(workspace)], check=True)
-    (workspace / "area.py").write_text("def area(count):\n    return count * 2\n")
-    server_command = Path(sys.executable).parent / "slm-lsp"
-    code = CodeServer(tmp_path / "code-server", clean_env)
-    code.write_settings(
-        machine={"slmLsp.server.command": [str(server_command), "serve", "--threads", "1"],
+    artifacts = artifacts_dir(tmp_path)
+    workspace = make_workspace(tmp_path, {"area.py": "def area(count):\n    return count * 2\n"})
+    with workbench_session(
+        playwright_api, vsix, tmp_path, clean_env, workspace,
+        machine={"slmLsp.server.command": [str(installed_server_command()), "serve", "--threads", "1"],
                  "slmLsp.model": str(sweep_like_model)},
-        user={
-            "slmLsp.trace.server": "verbose",
-            "workbench.startupEditor": "none",
-            "security.workspace.trust.enabled": False,
-            "telemetry.telemetryLevel": "off",
-            "extensions.autoUpdate": False,
-            "extensions.autoCheckUpdates": False,
-            "editor.quickSuggestions": {"other": False, "comments": False, "strings": False},
-            "editor.suggestOnTriggerCharacters": False,
-            "editor.wordBasedSuggestions": "off",
-            "editor.inlineSuggest.enabled": False,
-            "files.insertFinalNewline": False,
-            "files.trimTrailingWhitespace": False,
-            "workbench.tips.enabled": False,
-        },
-    )
-    code.install_extension(vsix)
-    code.start(workspace)
-    browser = None
-    try:
-        browser = launch(playwright_api)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(f"{code.url}/?folder={workspace}")
-        bench = Workbench(page)
-        bench.wait_ready()
+        user=quiet_user_settings(inline_suggest=False), save_log_to=artifacts / "slm-lsp-output.log",
+    ) as session:
+        code, bench, page = session.code, session.bench, session.page
         bench.open_file("area.py")
-        deadline = time.monotonic() + 90  # the model predictor runs once the model is loaded
-        while '"state": "ready"' not in code.output_channel_log() and time.monotonic() < deadline:
-            time.sleep(0.5)
+        wait_for_output(code, '"state": "ready"', 90)  # the model predictor runs once the model is loaded
         time.sleep(1)
         page.keyboard.press("Control+Home")
         page.keyboard.press("ArrowDown")
         page.keyboard.press("End")
         page.keyboard.press("Shift+ArrowLeft")
         bench.type_like_a_person("3")
-        deadline = time.monotonic() + 60
-        while "Received response 'textDocument/copilotInlineEdit" not in (log := code.output_channel_log()) \
-                and time.monotonic() < deadline:
-            time.sleep(0.3)
-        assert "Received response 'textDocument/copilotInlineEdit" in log, log[-3000:]
-        time.sleep(0.5)
-        page.screenshot(path=str(artifacts / "model-edit-shown.png"))
-        assert page.locator(".view-lines span[class*='ced-']").count() >= 1, "no decoration drawn for the proposal"
-        page.keyboard.press("Tab")
-        time.sleep(0.3)
-        page.keyboard.press("Tab")
-        time.sleep(0.3)
-        page.keyboard.press("Control+S")
-        deadline = time.monotonic() + 20
-        while "total * 3" not in (saved := (workspace / "area.py").read_text()) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        _wait_for_the_proposal(session, 60, artifacts / "model-edit-shown.png")
+        saved = _tab_tab_and_save(session, workspace / "area.py", "total * 3")
         page.screenshot(path=str(artifacts / "model-edit-applied.png"))
         assert saved == "def area(count):\n    return total * 3\n", saved
-    finally:
-        if browser is not None:
-            browser.close()
-        (artifacts / "slm-lsp-output.log").write_text(code.output_channel_log())
-        code.stop()
