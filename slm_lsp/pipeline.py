@@ -157,10 +157,10 @@ class Pipeline:
             generation = Generation(
                 cached.text, "cache", logprobs=cached.logprobs, token_ends=cached.token_ends, stop_sequence=cached.stop_sequence
             )
-            ended, stopped_at = cached.stop_reason, cached.stop_sequence
+            ended = cached.stop_reason
         else:
             generation = self._generate(prepared, cancelled, keep_prompt)
-            ended, stopped_at = generation.stop_reason, generation.stop_sequence
+            ended = generation.stop_reason
             if ended in ("end", "stop", "length"):
                 self._results.put(prepared.key, generation)
         raw = _drop_typed(generation.text, prepared.typed)
@@ -170,7 +170,7 @@ class Pipeline:
             raw = raw[: raw.rfind("\n") + 1] if mode.lines else ""
         before, after = prepared.before, prepared.after
         completion = postprocess(
-            raw, before, after, request.language, mode, truncated=ended == "length", stopped_at=stopped_at
+            raw, before, after, request.language, mode, truncated=ended == "length", stopped_at=generation.stop_sequence
         )
         completion = self.context.gate.scan_output(completion, prefix=before) or ""
         scored = time.perf_counter()
