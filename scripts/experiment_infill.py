@@ -320,7 +320,12 @@ def run_command(args: argparse.Namespace) -> int:
     settings = Settings().replace({**DETERMINISTIC, "n_threads": args.threads})
     pipeline = Pipeline(engine, settings)  # type: ignore[arg-type]
     pipeline._results = LRU(0)  # every call must reach the engine: one call per candidate
-    problems = select_problems(load_problems(args.set), args.n, args.seed)
+    pool_of = load_problems(args.set)
+    if args.exclude_sample:
+        n_tuned, seed_tuned = (int(x) for x in args.exclude_sample.split(":"))
+        tuned = {p.task_id for p in select_problems(pool_of, n_tuned, seed_tuned)}
+        pool_of = [p for p in pool_of if p.task_id not in tuned]
+    problems = select_problems(pool_of, args.n, args.seed)
     families_run = ["P", "C"] if not args.no_extract else ["P"]
     pool = ThreadPoolExecutor(max_workers=args.jobs)
     futures: dict[str, Future[Any]] = {}
@@ -486,6 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--jobs", type=int, default=1, help="test programs in parallel")
     run.add_argument("--timeout", type=float, default=10.0)
     run.add_argument("--model")
+    run.add_argument("--exclude-sample", metavar="N:SEED", help="leave out the problems --n N --seed SEED would pick")
     run.add_argument("--no-extract", action="store_true", help="skip family C (suffix extract)")
     run.add_argument("--out", type=Path, required=True)
     run.set_defaults(func=run_command)

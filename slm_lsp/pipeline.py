@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 from slm_lsp.config.settings import Settings
 from slm_lsp.context import ContextEngine
@@ -29,11 +29,13 @@ from slm_lsp.postprocess import (
 )
 from slm_lsp.postprocess.confidence import gated, kept_confidence
 from slm_lsp.privacy import GateError, PrivacyGate
+from slm_lsp.prompt import suffix_rank
 from slm_lsp.prompt.builder import PromptParts, Snippet, build_prompt
 
 log = logging.getLogger(__name__)
 
-_EXTRACT_SUFFIX_RATIO = 0.1  # of the file budget: room for suffix_extract's 400 characters
+_EXTRACT_SUFFIX_RATIO = 0.1  # of the file budget: room for suffix_extract's 400 characters or the ranked tokens
+_SCORED_SUFFIX_TOKENS = 16  # tokens after the cursor each ranked candidate is scored on (README "Quality")
 _LAYOUT_TOKENS = 48  # room for what the prompt adds once: BOS, FIM tokens, repo and file headers
 
 ProgressReport = Callable[[str, float | None], None]
@@ -109,6 +111,9 @@ class _Prepared:
     after: str
     typed: str  # whitespace at the cursor moved out of the prompt
     lead: str  # the popup selection's text the suggestion must start with
+    # The code below the cursor as the gate admitted it (redacted, cut to its share of the
+    # budget): what suffix ranking may show the model; "" when the prompt reserves it none.
+    admitted_suffix: str = ""
 
 
 class Pipeline:
@@ -159,20 +164,12 @@ class Pipeline:
             )
             ended = cached.stop_reason
         else:
-            generation = self._generate(prepared, cancelled, keep_prompt)
+            generation = self._generate(prepared, cancelled, keep_prompt, request.language)
             ended = generation.stop_reason
             if ended in ("end", "stop", "length"):
                 self._results.put(prepared.key, generation)
-        raw = _drop_typed(generation.text, prepared.typed)
-        start = len(generation.text) - len(raw)  # where raw begins in the model's text
-        mode = prepared.mode
-        if ended == "deadline":  # cut short: keep whole lines only
-            raw = raw[: raw.rfind("\n") + 1] if mode.lines else ""
+        completion, start = self._postprocessed(prepared, generation, ended, request.language)
         before, after = prepared.before, prepared.after
-        completion = postprocess(
-            raw, before, after, request.language, mode, truncated=ended == "length", stopped_at=generation.stop_sequence
-        )
-        completion = self.context.gate.scan_output(completion, prefix=before) or ""
         scored = time.perf_counter()
         confidence = kept_confidence(generation.text, completion, generation.logprobs, generation.token_ends, start=start)
         generation.timings.confidence_ms += (time.perf_counter() - scored) * 1000
@@ -246,11 +243,29 @@ class Pipeline:
             suffix_extract=self.settings.suffix_extract and not self.engine.fim.supports_fim,
         )
         ids = build_prompt(self.engine.fim, self.engine.tokenize, parts)
-        return _Prepared(ids, max_tokens, stops, prompt_key(ids, max_tokens, stops), mode, before, after, typed, lead)
+        return _Prepared(
+            ids, max_tokens, stops, prompt_key(ids, max_tokens, stops), mode, before, after, typed, lead, context.suffix.text
+        )
 
-    def _generate(self, prepared: _Prepared, cancelled: Callable[[], bool], keep_prompt: Callable[[], bool]) -> Generation:
+    def _postprocessed(self, prepared: _Prepared, generation: Generation, ended: str, language: str | None) -> tuple[str, int]:
+        """The suggestion post-processing and the output scan make of ``generation``, and
+        where the model's text it came from begins (after whitespace the user typed)."""
+        raw = _drop_typed(generation.text, prepared.typed)
+        start = len(generation.text) - len(raw)
+        mode = prepared.mode
+        if ended == "deadline":  # cut short: keep whole lines only
+            raw = raw[: raw.rfind("\n") + 1] if mode.lines else ""
+        completion = postprocess(
+            raw, prepared.before, prepared.after, language, mode, truncated=ended == "length", stopped_at=generation.stop_sequence
+        )
+        return self.context.gate.scan_output(completion, prefix=prepared.before) or "", start
+
+    def _generate(
+        self, prepared: _Prepared, cancelled: Callable[[], bool], keep_prompt: Callable[[], bool], language: str | None
+    ) -> Generation:
         prompt_limit = self.settings.max_prompt_seconds
-        return self.engine.generate(
+        candidates = self._candidates(prepared)
+        generation = self.engine.generate(
             prepared.ids,
             max_tokens=prepared.max_tokens,
             stop=prepared.stops,
@@ -258,14 +273,76 @@ class Pipeline:
             prompt_deadline=time.monotonic() + prompt_limit if prompt_limit else None,
             generation_seconds=self.settings.max_generation_seconds or None,
             keep_prompt=keep_prompt,
+            **({"branches": candidates - 1} if candidates > 1 else {}),
         )
+        if candidates > 1 and generation.stop_reason in ("end", "stop", "length") and not cancelled():
+            generation = self._rank(prepared, generation, cancelled, language)
+        return generation
+
+    def _candidates(self, prepared: _Prepared) -> int:
+        """How many candidate lines to rank by the code below (1: the greedy line alone).
+
+        Only for a local model without FIM tokens (a FIM model reads the suffix itself; a
+        remote server cannot fork its cache), when there is code below the cursor to rank by,
+        and for the rest of a line or a gap between statements (FILL): there the code below
+        is what the suggestion must lead into. A block's first lines (MULTI) are not ranked."""
+        wanted = self.settings.suffix_candidates
+        if wanted < 2 or self.engine.fim.supports_fim or prepared.mode is CompletionMode.MULTI:
+            return 1
+        if not hasattr(self.engine, "alternatives") or not prepared.admitted_suffix.strip():
+            return 1
+        return min(wanted, 1 + self.engine.max_candidates)  # type: ignore[attr-defined]
+
+    def _rank(self, prepared: _Prepared, greedy: Generation, cancelled: Callable[[], bool], language: str | None) -> Generation:
+        """The candidate after which the model best predicts the code below the cursor.
+
+        The alternatives branch where the greedy line's first visible token was chosen;
+        each goes through the same post-processing, and the distinct suggestions are
+        scored by log p(suggestion + first suffix tokens | prompt) (``suffix_rank``, rule
+        SUM: measured better than a length-normalised score, README "Quality"). The greedy
+        line stays unless another scores higher; a cancelled or late ranking keeps it.
+        """
+        started = time.perf_counter()
+        engine = self.engine
+        # An alternative ends with its line (a different first line is what it offers; going on
+        # costs a decode step per token for every alternative).
+        alternatives = engine.alternatives(  # type: ignore[attr-defined]
+            prepared.ids, greedy, max_tokens=prepared.max_tokens, stop=[*prepared.stops, "\n"], cancelled=cancelled,
+            generation_seconds=self.settings.max_generation_seconds or None,
+        )
+        generations = [greedy, *alternatives]
+        texts = [self._postprocessed(prepared, g, g.stop_reason, language)[0] for g in generations]
+        distinct = [i for i in suffix_rank.dedupe([suffix_rank.Candidate(t) for t in texts]) if i == 0 or texts[i].strip()]
+        chosen = greedy
+        if len(distinct) > 1 and not cancelled():
+            suffix_ids = engine.tokenize(prepared.admitted_suffix)[:_SCORED_SUFFIX_TOKENS]
+            heads = [engine.tokenize(prepared.typed + texts[i]) for i in distinct]
+            known = [_common_length(head, generations[i].tokens) for i, head in zip(distinct, heads)]
+            scores = engine.score(prepared.ids, [[*head, *suffix_ids] for head in heads], known)  # type: ignore[attr-defined]
+            candidates = []
+            for i, head, k, row in zip(distinct, heads, known, scores):
+                own = [*generations[i].logprobs[:k], *row[: len(head) - k]]
+                candidates.append(suffix_rank.Candidate(texts[i], tuple(own), tuple(row[len(head) - k :])))
+            picked = suffix_rank.select(candidates, suffix_rank.Rule.SUM, _SCORED_SUFFIX_TOKENS)
+            if picked:
+                chosen = _with_choice_confidence(
+                    generations[distinct[picked]], greedy.branch.index,  # type: ignore[union-attr]
+                    suffix_rank.choice_logprob(candidates, picked, suffix_rank.Rule.SUM, _SCORED_SUFFIX_TOKENS),
+                )
+        chosen.timings = greedy.timings
+        chosen.timings.candidates = len(distinct)
+        chosen.timings.ranking_ms = (time.perf_counter() - started) * 1000
+        return chosen
 
     def _prefix_ratio(self) -> float:
         """The prefix's share of the file budget: a FIM model reads the suffix in full, a prefix-only
-        model only its short extract (when ``suffixExtract`` is on), so the suffix is cut to that."""
+        model only its short extract (when ``suffixExtract`` is on) or the first tokens that
+        suffix ranking scores, so the suffix is cut to that (and so passes the gate like the
+        rest of the prompt)."""
         if self.engine.fim.supports_fim:
             return 1.0 - self.settings.suffix_ratio
-        return 1.0 - _EXTRACT_SUFFIX_RATIO if self.settings.suffix_extract else 1.0
+        uses_suffix = self.settings.suffix_extract or self.settings.suffix_candidates > 1
+        return 1.0 - _EXTRACT_SUFFIX_RATIO if uses_suffix else 1.0
 
     def _max_tokens(self, multiline: bool) -> int:
         """The generation budget: the configured maximum, shrunk to the latency target when
@@ -321,6 +398,26 @@ def _heal_trailing_whitespace(prefix: str) -> tuple[str, str]:
     """
     stripped = prefix.rstrip(" \t")
     return stripped, prefix[len(stripped) :]
+
+
+def _with_choice_confidence(alternative: Generation, branch: int, logprob: float) -> Generation:
+    """``alternative`` with its branch token's log-probability (a runner-up's, low by
+    definition) replaced by that of the ranking having chosen right (``choice_logprob``):
+    its confidence then reads the rest of its tokens and how clearly the code below won."""
+    logprobs = list(alternative.logprobs)
+    if branch < len(logprobs):
+        logprobs[branch] = logprob
+    return replace(alternative, logprobs=tuple(logprobs))
+
+
+def _common_length(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many leading tokens ``a`` and ``b`` share."""
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def _drop_typed(generated: str, typed: str) -> str:

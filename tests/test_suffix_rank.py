@@ -10,6 +10,7 @@ from slm_lsp.evaluation.gating import gating_curve
 from slm_lsp.prompt.suffix_rank import (
     Candidate,
     Rule,
+    choice_logprob,
     confidence,
     dedupe,
     mean,
@@ -81,6 +82,28 @@ def test_select(candidates: list[Candidate], rule: Rule, n: int, gain: float, ex
 def test_select_needs_candidates() -> None:
     with pytest.raises(ValueError):
         select([], Rule.SUFFIX, 4)
+
+
+@pytest.mark.parametrize(
+    ("sums", "chosen", "expected"),
+    [
+        ((-5.0, -5.0), 1, 0.5),  # a tie: either could be right
+        ((-6.0, -4.0, -9.0), 1, 1 / (1 + math.exp(-2.0))),  # against the next best only
+        ((-4.0, -6.0), 0, 1 / (1 + math.exp(-2.0))),  # the greedy line winning reads the same
+        ((-1000.0, -1.0), 0, math.exp(-999.0)),  # far behind: no overflow
+        ((-3.0,), 0, 1.0),  # nothing to choose between
+    ],
+)
+def test_choice_logprob_is_the_two_way_posterior_of_the_scores(sums: tuple[float, ...], chosen: int, expected: float) -> None:
+    candidates = [Candidate(str(i), (total,), (0.0,)) for i, total in enumerate(sums)]  # SUM score = total
+    assert math.exp(choice_logprob(candidates, chosen, Rule.SUM, 1)) == pytest.approx(expected, rel=1e-9, abs=1e-300)
+
+
+def test_choice_logprob_of_unscored_candidates() -> None:
+    scored, unscored = Candidate("a", (-1.0,), (-1.0,)), Candidate("b", (-1.0,), ())
+    assert choice_logprob([scored, unscored], 0, Rule.SUM, 4) == 0.0  # the rival never counts
+    assert choice_logprob([unscored, scored], 0, Rule.SUM, 4) == -math.inf
+    assert choice_logprob([unscored, unscored], 1, Rule.SUM, 4) == LOG_HALF  # nothing known either way
 
 
 @pytest.mark.parametrize(

@@ -54,6 +54,9 @@ class Settings:
     # Withhold a suggestion whose least likely kept token has a lower probability than this
     # (0 = show everything). 0.3 measured on held-out HumanEval single-line (README "Quality").
     min_confidence: float = 0.3
+    # Prefix-only models, single-line completions with code below: candidate lines (the greedy one
+    # plus alternatives) ranked by how well the model predicts that code after each; 1 = greedy only.
+    suffix_candidates: int = 4
     completion_fallback: bool = False  # also answer textDocument/completion (clients without inline completion)
     backend: str = "local"  # "local": llama.cpp in-process; "openai": an OpenAI-compatible /v1/completions server
     remote_url: str | None = None  # base URL of that server, e.g. http://127.0.0.1:8080
@@ -139,6 +142,10 @@ def _validate(name: str, value: Any) -> Any:
     if name in _POSITIVE_INTS:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise SettingsError(f"setting '{camel}' must be a positive integer, got {value!r}")
+        return value
+    if name == "suffix_candidates":
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 8:
+            raise SettingsError(f"setting '{camel}' must be a whole number from 1 (greedy line only) to 8, got {value!r}")
         return value
     if name == "min_confidence":
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 1.0:

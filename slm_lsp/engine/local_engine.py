@@ -21,6 +21,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from slm_lsp.engine.candidates import (
+    FIRST_SEQUENCE,
+    Branch,
+    Run,
+    Sequences,
+    continue_alternatives,
+    runners_up,
+    score_continuations,
+)
 from slm_lsp.engine.kv_cache import GreedySampler, KVSequence, plan_reuse
 from slm_lsp.models.gguf_file import GGUFInfo, ModelFileError, read_gguf_info
 from slm_lsp.prompt.fim import FimFormat, VocabFacts, detect_format
@@ -44,6 +53,8 @@ class Timings:
     prompt_ms: float = 0.0
     generation_ms: float = 0.0
     confidence_ms: float = 0.0  # of generation_ms: the token log-probabilities and the score
+    ranking_ms: float = 0.0  # suffix ranking after the greedy line: alternatives, scores (pipeline)
+    candidates: int = 0  # distinct candidate lines ranked (0: no ranking)
 
     def as_dict(self) -> dict[str, float | int]:
         return {
@@ -54,6 +65,8 @@ class Timings:
             "prompt_ms": round(self.prompt_ms, 1),
             "generation_ms": round(self.generation_ms, 1),
             "confidence_ms": round(self.confidence_ms, 2),
+            "ranking_ms": round(self.ranking_ms, 1),
+            "candidates": self.candidates,
         }
 
 
@@ -76,6 +89,10 @@ class Generation:
     # Which stop sequence ended it (reason "stop"); "" when unknown (a server that stopped by itself).
     # Post-processing reads it: stopping at the code below the cursor means the gap is filled.
     stop_sequence: str = ""
+    # Suffix ranking (local engine, when asked): the generated token ids, and where the line
+    # could branch with the runners-up there (engine.candidates).
+    tokens: tuple[int, ...] = ()
+    branch: Branch | None = None
 
 
 @dataclass
@@ -137,6 +154,10 @@ class Engine:
         self._llm = llm
         self._ctx = ctx
         self._sequence = KVSequence(ctx, n_batch)  # type: ignore[arg-type]
+        import llama_cpp
+
+        n_vocab = int(llama_cpp.llama_vocab_n_tokens(llama_cpp.llama_model_get_vocab(llm.model)))  # type: ignore[attr-defined]
+        self._forks = Sequences(ctx, n_batch, n_vocab)  # type: ignore[arg-type]
         self._sampler = GreedySampler()
         self.speed = Speed()
 
@@ -146,6 +167,7 @@ class Engine:
 
         if self._ctx is not None:
             self._sequence.close()
+            self._forks.close()
             self._sampler.close()
             llama_cpp.llama_free(self._ctx)
             self._ctx = None
@@ -243,6 +265,7 @@ class Engine:
         generation_seconds: float | None = None,
         on_text: Callable[[str], None] | None = None,
         keep_prompt: Callable[[], bool] = lambda: False,
+        branches: int = 0,
     ) -> Generation:
         """Greedy-decode up to ``max_tokens`` after ``ids``.
 
@@ -255,6 +278,8 @@ class Engine:
         cached, so the next request continues from there. While ``keep_prompt()`` is true
         a cancelled request still finishes evaluating its prompt (a newer request will
         reuse it) but generates nothing; decoding always stops at the next token.
+        ``branches`` > 0 records the generated token ids and that many runners-up at the
+        first visible token, for ``alternatives``.
         """
         ids = checked_prompt(ids, max_tokens, self.n_ctx)
 
@@ -274,12 +299,91 @@ class Engine:
             return Generation("", stopped(prompt_deadline) or "cancelled", timings)
         prompt_done = time.perf_counter()
         limit = time.monotonic() + generation_seconds if generation_seconds else None
-        scores = TokenScores()
+        scores = TokenScores(branches=branches)
         text, reason, matched = self._decode(len(ids), max_tokens, stop, lambda: stopped(limit), timings, on_text, scores)
         self._sequence.truncate(len(ids))  # keep the prompt cached, drop the generated tokens
         timings.generation_ms = (time.perf_counter() - prompt_done) * 1000
         self.speed.observe_decode(timings.generated_tokens, timings.generation_ms)
-        return Generation(text, reason, timings, tuple(scores.logprobs), tuple(scores.ends), stop_sequence=matched)
+        return Generation(
+            text, reason, timings, tuple(scores.logprobs), tuple(scores.ends), stop_sequence=matched,
+            tokens=tuple(scores.tokens), branch=scores.branch,
+        )
+
+    def alternatives(
+        self,
+        ids: Sequence[int],
+        greedy: Generation,
+        *,
+        max_tokens: int,
+        stop: Sequence[str] = (),
+        cancelled: Cancelled = lambda: False,
+        generation_seconds: float | None = None,
+    ) -> list[Generation]:
+        """The lines the model would have written had it chosen each runner-up at ``greedy``'s
+        branch point, continued greedily and decoded in lock-step on forks of the cached prompt.
+
+        ``greedy`` is this prompt's generation with ``branches`` > 0, and the prompt must
+        still be cached (nothing ran in between). Stops like ``generate``; [] when
+        cancelled or out of time (the greedy line then stands alone).
+        """
+        import llama_cpp
+
+        ids = list(ids)
+        branch = greedy.branch
+        if branch is None or not branch.options or self._sequence.tokens != ids:
+            return []
+        started = time.perf_counter()
+        limit = time.monotonic() + generation_seconds if generation_seconds else None
+        vocab = llama_cpp.llama_model_get_vocab(self._llm.model)  # type: ignore[attr-defined]
+        control = self.fim.control_tokens()
+        b = branch.index
+        shared = Run(0, list(greedy.tokens[:b]), list(greedy.logprobs[:b]), list(greedy.token_ends[:b]))
+
+        def finished(run: Run, token: int, logprob: float) -> bool:
+            if llama_cpp.llama_vocab_is_eog(vocab, token) or token in control:
+                run.reason = "end"
+                return True
+            run.tokens.append(token)
+            run.text = self.detokenize(run.tokens)
+            run.logprobs.append(logprob)
+            run.ends.append(len(run.text))
+            found = matched_stop(run.text, stop)
+            if found is not None:
+                run.text, run.reason, run.stop_sequence = run.text[: found[0]], "stop", found[1]
+                return True
+            if len(run.tokens) >= max_tokens:
+                run.reason = "length"
+                return True
+            return False
+
+        def stopped() -> bool:
+            return bool(cancelled()) or (limit is not None and time.monotonic() > limit)
+
+        runs = continue_alternatives(self._forks, len(ids), shared, branch, finished=finished, stopped=stopped)
+        elapsed = (time.perf_counter() - started) * 1000
+        return [
+            Generation(
+                run.text, run.reason, Timings(prompt_tokens=len(ids), generated_tokens=len(run.tokens), generation_ms=elapsed),
+                tuple(run.logprobs), tuple(run.ends), stop_sequence=run.stop_sequence, tokens=tuple(run.tokens),
+            )
+            for run in runs or []
+        ]
+
+    def score(
+        self, ids: Sequence[int], continuations: Sequence[Sequence[int]], known: Sequence[int] | None = None
+    ) -> list[list[float]]:
+        """log p of each continuation's tokens after the prompt ``ids``, from token ``known[i]``
+        on (the caller has the first ones already); the prompt must still be cached (as after
+        ``generate``). One batch, on forks of the cached prompt."""
+        ids = list(ids)
+        if self._sequence.tokens != ids:
+            raise ValueError("score needs the prompt it follows to be cached")
+        return score_continuations(self._forks, ids, continuations, known or [0] * len(continuations))
+
+    @property
+    def max_candidates(self) -> int:
+        """How many candidates ``alternatives`` and ``score`` can hold at once (spare sequences)."""
+        return self._forks.available
 
     def warm(self, ids: Sequence[int], *, cancelled: Cancelled = lambda: False) -> Timings:
         """Evaluate a prompt into the KV cache without generating anything (prefetch).
@@ -339,6 +443,7 @@ class Engine:
     ) -> tuple[str, str, str]:
         """Text, stop reason and the stop sequence that ended it ("" for any other reason)."""
         import llama_cpp
+        import numpy as np
 
         vocab = llama_cpp.llama_model_get_vocab(self._llm.model)  # type: ignore[attr-defined]
         n_vocab = int(llama_cpp.llama_vocab_n_tokens(vocab))
@@ -356,7 +461,10 @@ class Engine:
             timings.generated_tokens += 1
             text = self.detokenize(generated)
             scored = time.perf_counter()
-            scores.add(last_logprob(ctx, token, n_vocab), len(text))
+            scores.add(last_logprob(ctx, token, n_vocab), len(text), token)
+            if scores.branch is None and scores.branches and text.strip():
+                row = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, -1), shape=(n_vocab,))
+                scores.branch = Branch(len(generated) - 1, runners_up(row, token, scores.branches))
             timings.confidence_ms += (time.perf_counter() - scored) * 1000
             found = matched_stop(text, stop)
             if found is not None:
@@ -371,14 +479,20 @@ class Engine:
 
 @dataclass
 class TokenScores:
-    """Per generated token: its log-probability and where its text ends (Generation)."""
+    """Per generated token: its log-probability, where its text ends and its id (Generation);
+    with ``branches`` > 0 also the runners-up at the first visible token."""
 
     logprobs: list[float] = field(default_factory=list)
     ends: list[int] = field(default_factory=list)
+    tokens: list[int] = field(default_factory=list)
+    branches: int = 0
+    branch: Branch | None = None
 
-    def add(self, logprob: float, end: int) -> None:
+    def add(self, logprob: float, end: int, token: int) -> None:
         self.logprobs.append(logprob)
         self.ends.append(end)
+        if self.branches:
+            self.tokens.append(token)
 
 
 def last_logprob(ctx: object, token: int, n_vocab: int) -> float:
@@ -398,17 +512,22 @@ between graph nodes, and a node of a 256-token ubatch takes half as long as one 
 prompt throughput measured the same or better here (1.3B, 2 cores: 47-53 vs 39-42 tok/s)."""
 
 
+MAX_CANDIDATES = 8
+"""Spare KV sequences for suffix ranking's alternatives and scores (engine.candidates)."""
+
+
 def _new_context(llm: object, n_ctx: int, n_batch: int, threads: int) -> object | None:
-    """A context for generation: two sequences on a unified KV cache, so that cached
-    tokens can be parked and shifted (kv_cache.KVSequence); full-size sliding-window
-    caches so positions can be removed from the middle."""
+    """A context for generation: the prompt's sequence, a scratch one (so that cached
+    tokens can be parked and shifted, kv_cache.KVSequence) and spares for suffix ranking,
+    on a unified KV cache; full-size sliding-window caches so positions can be removed
+    from the middle."""
     import llama_cpp
 
     params = llama_cpp.llama_context_default_params()
     params.n_ctx = n_ctx
     params.n_batch = n_batch
     params.n_ubatch = min(n_batch, MAX_UBATCH)
-    params.n_seq_max = 2
+    params.n_seq_max = FIRST_SEQUENCE + MAX_CANDIDATES
     params.kv_unified = True
     params.swa_full = True
     params.n_threads = threads

@@ -67,6 +67,11 @@ class EvalReport:
     # empty when the completer reports no confidence.
     gating: list[GatePoint] = field(default_factory=list)
     confidence_ms_p50: float | None = None  # what computing the confidence cost per suggestion
+    # Suffix ranking (prefix-only local models): how many requests looked for candidates, and
+    # the latency that added to each of them (p50), beside the whole request's p50.
+    ranked: int = 0
+    ranking_ms_p50: float | None = None
+    request_ms_p50: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "gating": [point.as_dict() for point in self.gating]}
@@ -83,6 +88,11 @@ class EvalReport:
         for name, scores in (("pipeline", self.pipeline), ("raw cut at first newline", self.baseline)):
             rows.append(
                 f"{name:<26}{scores.pass_at_1:>8.4f}{scores.exact_match:>8.4f}{scores.edit_similarity:>8.4f}"
+            )
+        if self.ranked:
+            rows.append(
+                f"suffix ranking: {self.ranked} of {self.n} requests ranked candidate lines, adding "
+                f"{self.ranking_ms_p50:.0f} ms p50 to each (whole request {self.request_ms_p50:.0f} ms p50)"
             )
         return "\n".join(rows)
 
@@ -216,6 +226,7 @@ def _running_note(records: list[dict[str, Any]]) -> str:
 
 def _report(records: list[dict[str, Any]], total_seconds: float) -> EvalReport:
     n = len(records)
+    ranked = [r for r in records if r["timings"].get("ranking_ms", 0) > 0]
 
     def mean(key: str) -> float:
         return sum(float(record[key]) for record in records) / n if n else 0.0
@@ -229,6 +240,9 @@ def _report(records: list[dict[str, Any]], total_seconds: float) -> EvalReport:
         errors=sum("error" in record for record in records),
         gating=_gating(records),
         confidence_ms_p50=_median([r["timings"]["confidence_ms"] for r in records if "confidence_ms" in r["timings"]]),
+        ranked=len(ranked),
+        ranking_ms_p50=_median([r["timings"]["ranking_ms"] for r in ranked]),
+        request_ms_p50=_median([r["seconds"] * 1000 for r in ranked]),
     )
 
 

@@ -54,6 +54,7 @@ export const SERVER_OPTIONS: Readonly<Record<string, 'number' | 'string' | 'bool
   actionsModel: 'string',
   actionsIdleSeconds: 'number',
   suffixExtract: 'boolean',
+  suffixCandidates: 'number',
   nextEditPredictor: 'string',
   minConfidence: 'number',
 };
