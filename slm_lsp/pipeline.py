@@ -27,7 +27,7 @@ from slm_lsp.postprocess import (
     stop_sequences,
     to_inline_edit,
 )
-from slm_lsp.postprocess.confidence import gated, kept_confidence
+from slm_lsp.postprocess.confidence import gated, kept_tokens, rest_confidence
 from slm_lsp.privacy import GateError, PrivacyGate
 from slm_lsp.prompt import suffix_rank
 from slm_lsp.prompt.builder import PromptParts, Snippet, build_prompt
@@ -171,13 +171,14 @@ class Pipeline:
         completion, start = self._postprocessed(prepared, generation, ended, request.language)
         before, after = prepared.before, prepared.after
         scored = time.perf_counter()
-        confidence = kept_confidence(generation.text, completion, generation.logprobs, generation.token_ends, start=start)
+        tokens = kept_tokens(generation.text, completion, generation.logprobs, generation.token_ends, start=start)
+        confidence = rest_confidence(tokens, 0)
         generation.timings.confidence_ms += (time.perf_counter() - scored) * 1000
+        if request.selection is None:  # withheld or not: typing its start may confirm it
+            self._typed_ahead.remember(request.uri or "", before, after, completion, tokens)
         withheld = gated(confidence, self.settings.min_confidence)
         if withheld:
             completion = ""
-        if request.selection is None:
-            self._typed_ahead.remember(request.uri or "", before, after, completion, confidence)
         result = self._result(request, _edit(request, completion, prepared.lead), completion, generation.text, generation)
         result.confidence, result.gated = confidence, withheld
         return result
@@ -213,11 +214,15 @@ class Pipeline:
         text, cursor, lead = _apply_selection(request)
         before, after = text[:cursor], text[cursor:]
         doc_key = request.uri or ""
-        if request.selection is None and (shown := self._typed_ahead.lookup(doc_key, before, after)) is not None:
-            rest, confidence = shown  # the rest of a suggestion already shown: it passed the gate then
-            result = self._result(request, _edit(request, rest, lead), rest, rest, Generation(rest, "typed-ahead"))
-            result.confidence = confidence
-            return result
+        if request.selection is None and (rest := self._typed_ahead.lookup(doc_key, before, after)) is not None:
+            # The rest of the last suggestion (it passed the output scan then), judged on the
+            # tokens not typed yet: shown if sure enough, else the model is asked again.
+            confidence = rest_confidence(rest.tokens, rest.typed)
+            if not gated(confidence, self.settings.min_confidence):
+                text = rest.text
+                result = self._result(request, _edit(request, text, lead), text, text, Generation(text, "typed-ahead"))
+                result.confidence = confidence
+                return result
         try:
             context = self.context.assemble(
                 request.uri, text, cursor, request.language,

@@ -15,10 +15,10 @@ from itertools import accumulate
 import pytest
 
 from slm_lsp.config.settings import DETERMINISTIC, Settings, SettingsError
-from slm_lsp.engine.local_engine import Engine
+from slm_lsp.engine.local_engine import Engine, Generation, Timings
 from slm_lsp.pipeline import CompletionRequest, Pipeline
 from slm_lsp.postprocess import CompletionMode, postprocess
-from slm_lsp.postprocess.confidence import gated, kept_confidence
+from slm_lsp.postprocess.confidence import gated, kept_confidence, kept_tokens, rest_confidence
 from tests.tiny_models import counting_model_path
 
 
@@ -78,6 +78,28 @@ def test_nothing_known_or_nothing_kept() -> None:
 def test_text_not_derived_from_the_output_is_judged_by_every_token() -> None:
     text, lps, ends = _generation(("ab", 0.9), ("cd", 0.2))
     assert kept_confidence(text, "zz", lps, ends) == pytest.approx(0.2)
+
+
+def test_the_rest_of_a_typed_ahead_suggestion_is_judged_on_the_tokens_not_typed() -> None:
+    text, lps, ends = _generation((" total", 0.1), (" +", 0.9), (" value", 0.6))
+    tokens = kept_tokens(text, "total + value", lps, ends, start=1)  # the typed space was dropped
+    assert [end for _, end in tokens] == [5, 7, 13]  # ends in the kept text
+    assert rest_confidence(tokens, 0) == pytest.approx(0.1) == kept_confidence(text, "total + value", lps, ends, start=1)
+    assert rest_confidence(tokens, 3) == pytest.approx(0.1)  # "tot": the doubtful token is not typed in full
+    assert rest_confidence(tokens, 5) == pytest.approx(0.6)  # "total" typed: it no longer counts
+    assert rest_confidence(tokens, 7) == pytest.approx(0.6)
+    assert rest_confidence(tokens, 12) == pytest.approx(0.6)  # inside the last token: it still counts
+    assert rest_confidence((), 3) is None  # no log-probabilities: unknown, never gated
+
+
+def test_a_rest_is_never_judged_less_sure_than_the_whole() -> None:
+    text, lps, ends = _generation(("x = ", 0.8), ("f(", 0.3), ("y", 0.05), (")\nz", 0.4))
+    kept = "x = f(y)"
+    tokens = kept_tokens(text, kept, lps, ends)
+    whole = rest_confidence(tokens, 0)
+    assert [end for _, end in tokens] == [4, 6, 7, 8]  # the cut token ends where the kept text does
+    for typed in range(len(kept)):
+        assert rest_confidence(tokens, typed) >= whole  # type: ignore[operator]
 
 
 @pytest.mark.parametrize(
@@ -161,3 +183,57 @@ def test_embedded_model_confident_line_passes_the_default_gate(embedded_model) -
         assert result.timings["confidence_ms"] >= 0.0
     finally:
         engine.close()
+
+
+class Scripted:
+    """The tiny engine answering a fixed generation with chosen token probabilities; counts calls."""
+
+    def __init__(self, engine: Engine, *pieces: tuple[str, float]) -> None:
+        self._engine = engine
+        self.text, self.logprobs, self.ends = _generation(*pieces)
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._engine, name)
+
+    def generate(self, ids: object, **_: object) -> Generation:
+        self.calls += 1
+        return Generation(self.text, "end", Timings(generated_tokens=len(self.ends)), tuple(self.logprobs), tuple(self.ends))
+
+
+def _typing(engine: Scripted, typed: str) -> tuple[object, object]:
+    """The suggestion at the cursor, then the answer once ``typed`` more characters are in."""
+    pipeline = Pipeline(engine, Settings().replace({**DETERMINISTIC, "suffixCandidates": 1}))  # type: ignore[arg-type]
+    first = pipeline.complete(CompletionRequest(text=TEXT, offset=CURSOR, uri="file:///add.py", language="python"))
+    text = TEXT[:CURSOR] + typed + TEXT[CURSOR:]
+    then = pipeline.complete(CompletionRequest(text=text, offset=CURSOR + len(typed), uri="file:///add.py", language="python"))
+    return first, then
+
+
+def test_typing_a_withheld_suggestions_doubtful_start_shows_the_rest_without_a_model_call(tiny: Engine) -> None:
+    engine = Scripted(tiny, (" a", 0.1), (" +", 0.9), (" b", 0.8))
+    first, then = _typing(engine, " a")
+    assert first.gated and first.completion == "" and first.confidence == pytest.approx(0.1)  # type: ignore[attr-defined]
+    assert then.stop_reason == "typed-ahead" and then.completion == " + b" and engine.calls == 1  # type: ignore[attr-defined]
+    assert then.confidence == pytest.approx(0.8) and not then.gated  # type: ignore[attr-defined]
+
+
+def test_a_rest_still_in_doubt_asks_the_model_again(tiny: Engine) -> None:
+    engine = Scripted(tiny, (" a", 0.9), (" +", 0.1), (" b", 0.8))
+    first, then = _typing(engine, " a")
+    assert first.gated and then.stop_reason != "typed-ahead" and engine.calls == 2  # type: ignore[attr-defined]
+
+
+def test_a_shown_suggestion_typed_ahead_keeps_at_least_its_confidence(tiny: Engine) -> None:
+    engine = Scripted(tiny, (" a", 0.5), (" +", 0.9), (" b", 0.8))
+    first, then = _typing(engine, " a")
+    assert not first.gated and then.stop_reason == "typed-ahead" and engine.calls == 1  # type: ignore[attr-defined]
+    assert then.confidence == pytest.approx(0.8)  # type: ignore[attr-defined]
+
+
+def test_a_withheld_secret_is_never_remembered_for_typing_ahead(tiny: Engine) -> None:
+    canary = "sk-live-9fQ2xR7mV4kL8pZ3wT6yB1nC5dH0jE"
+    engine = Scripted(tiny, (' "', 0.1), (canary[:10], 0.9), (canary[10:] + '"', 0.9))
+    first, then = _typing(engine, ' "')
+    assert first.completion == "" and engine.calls == 2  # dropped by the output scan, not remembered
+    assert canary not in str(then.as_dict()) and canary[:10] not in then.completion  # type: ignore[attr-defined]

@@ -53,12 +53,29 @@ def prompt_key(ids: Sequence[int], max_tokens: int, stops: Sequence[str]) -> str
 
 @dataclass(frozen=True)
 class ShownSuggestion:
-    """The last suggestion offered for a document, with the text around the cursor then."""
+    """The last suggestion made for a document — shown, or withheld by the confidence gate —
+    with the text around the cursor then.
+
+    ``tokens`` are its kept tokens as (log-probability, where the token's text ends in
+    ``completion``), so the rest left after the user typed its start can be judged on the
+    tokens not typed yet (``postprocess.confidence.rest_confidence``): typing a withheld
+    suggestion's doubtful first word confirms it, and the rest may be shown without a model
+    call. Empty when the backend returned no log-probabilities.
+    """
 
     before: str
     after: str
     completion: str
-    confidence: float | None = None  # the pipeline's score of the whole suggestion
+    tokens: tuple[tuple[float, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class TypedRest:
+    """What the user has not typed yet of the last suggestion, and how much of it they did type."""
+
+    text: str
+    typed: int  # characters of the suggestion typed
+    tokens: tuple[tuple[float, int], ...]  # the suggestion's kept tokens (ShownSuggestion.tokens)
 
 
 class TypedAhead:
@@ -67,16 +84,18 @@ class TypedAhead:
     def __init__(self, documents: int = 64) -> None:
         self._shown: LRU[str, ShownSuggestion] = LRU(documents)
 
-    def remember(self, key: str, before: str, after: str, completion: str, confidence: float | None = None) -> None:
+    def remember(
+        self, key: str, before: str, after: str, completion: str, tokens: Sequence[tuple[float, int]] = ()
+    ) -> None:
         if completion:
-            self._shown.put(key, ShownSuggestion(before, after, completion, confidence))
+            self._shown.put(key, ShownSuggestion(before, after, completion, tuple(tokens)))
 
-    def lookup(self, key: str, before: str, after: str) -> tuple[str, float | None] | None:
-        """The rest of the shown suggestion, with its confidence, if the user has typed a prefix of it."""
+    def lookup(self, key: str, before: str, after: str) -> TypedRest | None:
+        """The rest of the last suggestion if the user has typed a prefix of it and nothing else changed."""
         shown = self._shown.get(key)
         if shown is None or after != shown.after or not before.startswith(shown.before):
             return None
         typed = before[len(shown.before) :]
         if typed and shown.completion.startswith(typed) and len(typed) < len(shown.completion):
-            return shown.completion[len(typed) :], shown.confidence
+            return TypedRest(shown.completion[len(typed) :], len(typed), shown.tokens)
         return None
